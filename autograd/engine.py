@@ -1,0 +1,462 @@
+"""The scalar engine: ``Value`` and reverse-mode backpropagation.
+
+Every operation on Values records a node: its result, the op (an entry of the op
+table in :mod:`autograd.ops`) and its parents as an ordered tuple. Nodes hold no
+closures, so a graph has no reference cycles and is freed by reference counting
+the moment it is dropped. ``backward()`` walks the graph iteratively (no
+recursion limit) and asks each node's op for its local derivatives.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import mode as _mode
+from . import operation as _op_module
+from . import ops
+from .operation import DomainError, Op
+
+if TYPE_CHECKING:
+    from .explain import Step
+
+__all__ = ["DomainError", "Value"]
+
+Number = int | float
+
+_get_mode = _mode._MODE.get
+_new = object.__new__
+_ADD, _SUB, _MUL, _DIV, _NEG = ops.add, ops.sub, ops.mul, ops.truediv, ops.neg
+_POW, _POW_VALUE, _SUM = ops.pow, ops.pow_value, ops.sum
+
+
+def _to_float(data: Any) -> float:
+    if type(data) is float:
+        return data
+    if isinstance(data, (numbers.Real, np.bool_)) and not isinstance(data, Value):
+        return float(data)
+    if isinstance(data, Value):
+        raise TypeError(
+            "Value(...) takes a number, not another Value; use value.data for its number "
+            "or value.detach() for a copy cut from the graph"
+        )
+    raise TypeError(
+        f"Value holds one real number (int, float, bool or numpy scalar), "
+        f"not {type(data).__name__}: {data!r:.60}"
+    )
+
+
+class Value:
+    """One number in a computation graph, with the gradient backward() gives it.
+
+    ``Value(data, _children=(), _op='', label='')`` as in micrograd. ``data`` and
+    ``grad`` are plain floats you may assign; ``_prev`` is the ordered tuple of
+    parents and ``_op`` the op that made this node (``''`` for a leaf).
+    """
+
+    __slots__ = ("_op", "_prev", "data", "grad", "label")
+    __array_ufunc__ = None  # numpy defers to our reflected operators: 2.0 * value is a Value
+
+    def __init__(
+        self, data: Any, _children: Iterable[Value] = (), _op: str = "", label: str = ""
+    ) -> None:
+        self.data = _to_float(data)
+        self.grad = 0.0
+        self._prev = tuple(_children)
+        self._op = _op
+        self.label = label
+
+    # ----- printing -------------------------------------------------------------------
+    def __repr__(self) -> str:
+        extra = f", op={str(self._op)!r}" if self._op else ""
+        if self.label:
+            extra += f", label={self.label!r}"
+        return f"Value(data={self.data:.6g}, grad={_show(self.grad)}{extra})"
+
+    # ----- arithmetic: each method applies one entry of the op table ------------------
+    def __add__(self, other: Value | Number) -> Value:
+        return _apply2(_ADD, self, other)
+
+    def __radd__(self, other: Number) -> Value:
+        return _apply2(_ADD, other, self)
+
+    def __sub__(self, other: Value | Number) -> Value:
+        return _apply2(_SUB, self, other)
+
+    def __rsub__(self, other: Number) -> Value:
+        return _apply2(_SUB, other, self)
+
+    def __mul__(self, other: Value | Number) -> Value:
+        return _apply2(_MUL, self, other)
+
+    def __rmul__(self, other: Number) -> Value:
+        return _apply2(_MUL, other, self)
+
+    def __truediv__(self, other: Value | Number) -> Value:
+        return _apply2(_DIV, self, other)
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return _apply2(_DIV, other, self)
+
+    def __pow__(self, other: Value | Number) -> Value:
+        if isinstance(other, Value):
+            return _apply2(_POW_VALUE, self, other)
+        if not isinstance(other, (numbers.Real, np.bool_)):
+            raise TypeError(f"exponent must be a number or a Value, not {type(other).__name__}")
+        exponent = int(other) if float(other).is_integer() else float(other)
+        return _apply1(_POW.bind(exponent), self)
+
+    def __rpow__(self, other: Number) -> Value:
+        return _apply2(_POW_VALUE, other, self)
+
+    def __neg__(self) -> Value:
+        return _apply1(_NEG, self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        return _apply1(ops.abs, self)
+
+    # ----- functions ------------------------------------------------------------------
+    def exp(self) -> Value:
+        return _apply1(ops.exp, self)
+
+    def log(self) -> Value:
+        return _apply1(ops.log, self)
+
+    def sqrt(self) -> Value:
+        return _apply1(ops.sqrt, self)
+
+    def abs(self) -> Value:
+        return _apply1(ops.abs, self)
+
+    def tanh(self) -> Value:
+        return _apply1(ops.tanh, self)
+
+    def sigmoid(self) -> Value:
+        return _apply1(ops.sigmoid, self)
+
+    def relu(self) -> Value:
+        return _apply1(ops.relu, self)
+
+    def leaky_relu(self, slope: float = 0.01) -> Value:
+        return _apply1(ops.leaky_relu.bind(float(slope)), self)
+
+    def softplus(self) -> Value:
+        return _apply1(ops.softplus, self)
+
+    def sin(self) -> Value:
+        return _apply1(ops.sin, self)
+
+    def cos(self) -> Value:
+        return _apply1(ops.cos, self)
+
+    def gaussian(self) -> Value:
+        """The radial basis function exp(-x**2)."""
+        return _apply1(ops.gaussian, self)
+
+    @staticmethod
+    def sum(values: Iterable[Value | Number]) -> Value:
+        """One n-ary node adding all ``values`` (a 100-input neuron is one node)."""
+        return apply(_SUM, tuple(values))
+
+    @staticmethod
+    def mean(values: Iterable[Value | Number]) -> Value:
+        values = tuple(values)
+        if not values:
+            raise ValueError("mean of no values")
+        return apply(_SUM, values) / len(values)
+
+    # ----- comparisons compare data; == and hash stay by identity, as in micrograd -----
+    def __lt__(self, other: Value | Number) -> bool:
+        return self.data < _data(other)
+
+    def __le__(self, other: Value | Number) -> bool:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: Value | Number) -> bool:
+        return self.data > _data(other)
+
+    def __ge__(self, other: Value | Number) -> bool:
+        return self.data >= _data(other)
+
+    def __float__(self) -> float:
+        return self.data
+
+    def item(self) -> float:
+        """The number, as PyTorch's ``tensor.item()``."""
+        return self.data
+
+    # ----- graph ----------------------------------------------------------------------
+    @property
+    def is_leaf(self) -> bool:
+        return not self._prev
+
+    def detach(self) -> Value:
+        """A new leaf with the same data, cut from the graph (as ``tensor.detach()``)."""
+        return Value(self.data, label=self.label)
+
+    def topological_order(self) -> list[Value]:
+        """Every node this one depends on, parents before children, ending with self."""
+        return _topological_order(self)
+
+    def zero_grad(self) -> None:
+        """Set ``grad`` to 0 on every node of this graph, leaves included."""
+        for node in _topological_order(self):
+            node.grad = 0.0
+
+    def backward(self, gradient: float | Value = 1.0, *, create_graph: bool = False) -> None:
+        """Backpropagate from this node: fill ``grad`` of every node it depends on.
+
+        * The output is seeded with ``gradient`` (1.0 by default).
+        * Leaves (inputs, parameters) **accumulate**: a second ``backward()`` adds to
+          their ``grad`` until you zero it, as in PyTorch and micrograd.
+        * Intermediate nodes hold the gradient of this pass only, so calling backward
+          twice never double-counts through them.
+        * ``create_graph=True`` records the backward pass itself as Values, so every
+          ``grad`` becomes a Value you can differentiate again (second derivatives).
+
+        The walk is iterative: a chain of a million nodes works.
+        """
+        _backpropagate(_topological_order(self), self, gradient, create_graph)
+
+    def backward_steps(self, gradient: float = 1.0) -> Iterator[Step]:
+        """Backward, one node at a time: yields a :class:`~autograd.explain.Step` per node.
+
+        ``print(step)`` explains the chain rule with the actual numbers. Consuming
+        every step leaves exactly the gradients ``backward()`` gives.
+        """
+        from .explain import backward_steps
+
+        return backward_steps(self, gradient)
+
+    def formula(self) -> str:
+        """A readable expression for this node, e.g. ``tanh(x*w + b)``."""
+        from .explain import formula
+
+        return formula(self)
+
+    def tree(self) -> str:
+        """A text tree with data and grad on every node (no Graphviz needed)."""
+        from .explain import tree
+
+        return tree(self)
+
+
+def _show(x: Any) -> str:
+    return f"{x:.6g}" if isinstance(x, float) else repr(x)
+
+
+def _data(x: Value | Number) -> float:
+    return x.data if isinstance(x, Value) else _to_float(x)
+
+
+def _const(x: Any) -> Value:
+    """A number used in an op becomes a constant leaf, as in micrograd."""
+    out = _new(Value)
+    out.data = _to_float(x)
+    out.grad = 0.0
+    out._prev = ()
+    out._op = ""
+    out.label = ""
+    return out
+
+
+# ----- recording nodes ----------------------------------------------------------------
+def _apply1(op: Op, x: Value) -> Value:
+    try:
+        data = op.forward(x.data, *op.params)
+    except (ArithmeticError, ValueError) as exc:
+        raise op.domain_error((x.data,), exc) from None
+    return _record(op, (x,), data)
+
+
+def _apply2(op: Op, a: Any, b: Any) -> Value:
+    if a.__class__ is not Value and not isinstance(a, Value):
+        a = _const(a)
+    if b.__class__ is not Value and not isinstance(b, Value):
+        b = _const(b)
+    try:
+        data = op.forward(a.data, b.data)
+    except (ArithmeticError, ValueError) as exc:
+        raise op.domain_error((a.data, b.data), exc) from None
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if _get_mode() is None:
+        out._prev = (a, b)
+        out._op = op
+        return out
+    return _record_special(out, op, (a, b))
+
+
+def _record(op: Op, parents: tuple[Value, ...], data: float) -> Value:
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if _get_mode() is None:
+        out._prev = parents
+        out._op = op
+        return out
+    return _record_special(out, op, parents)
+
+
+def _record_special(out: Value, op: Op, parents: tuple[Value, ...]) -> Value:
+    """Recording under no_grad or detect_anomaly."""
+    mode = _get_mode()
+    assert mode is not None
+    if mode.anomaly is not None and not math.isfinite(out.data):
+        inputs = ", ".join(f"{p.data!r}" for p in parents)
+        raise _mode.AnomalyError(
+            f"forward: {op.name}({inputs}) produced {out.data!r}\n  at {_mode.user_source_line()}"
+        )
+    if mode.grad_enabled:
+        out._prev = parents
+        out._op = op
+        if mode.anomaly is not None:
+            mode.anomaly.remember(out)
+    else:
+        out._prev = ()
+        out._op = ""
+    return out
+
+
+def apply(op: Op, args: tuple[Any, ...]) -> Value:
+    """Apply any op of the table to Values and numbers, recording a node."""
+    if op.needs_params:
+        raise TypeError(f"op {op.name!r} needs parameters {op.param_names}; use .bind(...)")
+    if op.arity is not None and len(args) != op.arity:
+        raise TypeError(f"{op.name} takes {op.arity} argument(s), got {len(args)}")
+    if op.arity is None and not args:
+        raise ValueError(f"{op.name} of no values")
+    parents = tuple(a if isinstance(a, Value) else _const(a) for a in args)
+    data = op.evaluate([p.data for p in parents])
+    return _record(op, parents, data)
+
+
+_op_module._apply_to_values = apply
+
+
+# ----- backpropagation ----------------------------------------------------------------
+def _topological_order(root: Value) -> list[Value]:
+    """Parents before children, iteratively (no recursion limit), in a stable order."""
+    if not root._prev:
+        return [root]
+    order: list[Value] = []
+    visited = {root}
+    stack: list[Value | None] = [root]
+    push, pop, emit, mark = stack.append, stack.pop, order.append, visited.add
+    while stack:
+        node = pop()
+        if node is None:  # all parents of the node below the marker are done
+            emit(pop())
+            continue
+        push(node)
+        push(None)
+        for parent in reversed(node._prev):
+            if parent in visited:
+                continue
+            mark(parent)
+            if parent._prev:
+                push(parent)
+            else:
+                emit(parent)
+    return order
+
+
+def _backpropagate(topo: list[Value], root: Value, seed: float | Value, create_graph: bool) -> None:
+    _seed(topo, root, seed)
+    mode = _get_mode()
+    if create_graph or (mode is not None and mode.anomaly is not None):
+        _backpropagate_general(topo, create_graph, mode)
+        return
+    try:
+        for node in reversed(topo):
+            op = node._op
+            if not op:
+                continue
+            g = node.grad
+            parents = node._prev
+            if op.unit_derivatives:
+                for parent in parents:
+                    parent.grad += g
+                continue
+            try:
+                local = op.local(parents, node.data)
+            except (ArithmeticError, ValueError) as exc:
+                raise _derivative_error(node, exc) from None
+            if len(parents) == 1:
+                parents[0].grad += g * local[0]
+            else:
+                for parent, d in zip(parents, local):
+                    parent.grad += g * d
+    except AttributeError:
+        _check_ops(topo)
+        raise
+
+
+def _seed(topo: list[Value], root: Value, seed: float | Value) -> None:
+    """Start a pass: intermediate grads restart at 0, leaves keep accumulating."""
+    for node in topo:
+        if node._op:
+            node.grad = 0.0
+    root.grad = root.grad + seed if not root._op else seed
+
+
+def _backpropagate_general(topo: list[Value], create_graph: bool, mode: Any) -> None:
+    """The same walk, with derivatives recorded as Values and/or checked for NaN."""
+    anomaly = mode.anomaly if mode is not None else None
+    recording = _mode.enable_grad() if create_graph else _mode.no_grad()
+    _check_ops(topo)
+    with recording:
+        for node in reversed(topo):
+            op = node._op
+            if not op:
+                continue
+            g = node.grad
+            parents = node._prev
+            try:
+                if create_graph:
+                    local = op.local_grads(parents, node)
+                else:
+                    local = op.local(parents, node.data)
+            except (ArithmeticError, ValueError) as exc:
+                raise _derivative_error(node, exc) from None
+            for parent, d in zip(parents, local):
+                contribution = g * d
+                if anomaly is not None and not math.isfinite(_data(contribution)):
+                    inputs = ", ".join(f"{p.data!r}" for p in parents)
+                    raise _mode.AnomalyError(
+                        f"backward: {op.name}({inputs}) gave a non-finite gradient "
+                        f"{_data(contribution)!r} (upstream {_data(g)!r} * local {_data(d)!r})\n"
+                        f"  node created at {anomaly.site_of(node)}"
+                    )
+                parent.grad = parent.grad + contribution
+
+
+def _derivative_error(node: Value, exc: BaseException) -> DomainError:
+    op = node._op
+    operands = [p.data for p in node._prev]
+    shown = ", ".join(f"{x:g}" for x in operands)
+    return DomainError(
+        f"{op.name}({shown}): the derivative is undefined or infinite there ({exc})",
+        op,
+        operands,
+    )
+
+
+def _check_ops(topo: list[Value]) -> None:
+    for node in topo:
+        if node._op and not isinstance(node._op, Op):
+            raise TypeError(
+                f"node {node!r} was built by hand with _op={node._op!r}, which is not an op "
+                "of chainrule's table, so backward has no derivative for it; build nodes "
+                "with operators or register the op with autograd.register_op"
+            )

@@ -1,0 +1,186 @@
+"""Backprop you can read: formulas, text trees and the chain rule one step at a time.
+
+Everything here reads the op table (each op's ``formula`` and derivative rules);
+nothing here knows any op by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .engine import Value, _derivative_error, _seed, _topological_order
+from .operation import Op, Precedence
+
+__all__ = ["Step", "backward_steps", "formula", "node_names", "tree"]
+
+
+def _number(x: float) -> str:
+    text = f"{x:.6g}"
+    return f"({text})" if text.startswith("-") else text
+
+
+# ----- names and formulas ---------------------------------------------------------------
+def node_names(root: Value, topo: list[Value] | None = None) -> dict[int, str]:
+    """A short name for every node: its label, its number if a constant, else v1, v2..."""
+    topo = _topological_order(root) if topo is None else topo
+    names: dict[int, str] = {}
+    used = {node.label for node in topo if node.label}
+    counter = 0
+    for node in topo:
+        if node.label:
+            names[id(node)] = node.label
+        elif not node._prev and not node._op:
+            names[id(node)] = f"{node.data:g}"
+        else:
+            counter += 1
+            while f"v{counter}" in used:
+                counter += 1
+            names[id(node)] = f"v{counter}"
+    return names
+
+
+def _render(op: Op, parts: list[tuple[str, int]]) -> str:
+    """Fill op's formula template, adding parentheses where precedence requires."""
+    prec = op.precedence
+
+    def wrap(text: str, child_prec: int, right: bool) -> str:
+        tight = child_prec < prec or (right and child_prec == prec and prec != Precedence.SUM)
+        if prec == Precedence.SUM and right and child_prec == prec and op.name == "sub":
+            tight = True
+        if prec == Precedence.POWER and child_prec <= prec:
+            tight = True
+        return f"({text})" if tight and prec != Precedence.CALL else text
+
+    if op.arity is None:
+        return op.formula.join(wrap(t, p, i > 0) for i, (t, p) in enumerate(parts))
+    args = [wrap(t, p, i > 0) for i, (t, p) in enumerate(parts)]
+    return op.formula.format(*args, **dict(zip(op.param_names, map(_param, op.params))))
+
+
+def _param(p: object) -> str:
+    return f"{p:g}" if isinstance(p, float) else str(p)
+
+
+def formula(root: Value, *, stop_at_labels: bool = False) -> str:
+    """A readable expression: ``tanh(x*w + b)``.
+
+    Leaves print as their label (or their number), other nodes as their formula.
+    ``stop_at_labels=True`` prints labelled intermediate nodes as their label.
+    """
+    topo = _topological_order(root)
+    text: dict[int, tuple[str, int]] = {}
+    for node in topo:
+        if not node._op:
+            shown = node.label or (f"{node.data:g}" if node.data >= 0 else f"({node.data:g})")
+            text[id(node)] = (shown, Precedence.ATOM)
+        elif node.label and node is not root and stop_at_labels:
+            text[id(node)] = (node.label, Precedence.ATOM)
+        else:
+            op = node._op
+            rendered = _render(op, [text[id(p)] for p in node._prev])
+            text[id(node)] = (rendered, op.precedence)
+    return text[id(root)][0]
+
+
+def _one_level(node: Value, names: dict[int, str]) -> str:
+    """This node's formula in terms of its parents' names: ``x*w + b`` -> ``xw + b``."""
+    parts = [(names[id(p)], Precedence.ATOM) for p in node._prev]
+    return _render(node._op, parts)
+
+
+def tree(root: Value) -> str:
+    """A text tree with data and grad on every node; shared nodes are shown once."""
+    topo = _topological_order(root)
+    names = node_names(root, topo)
+    lines: list[str] = []
+    shown: set[int] = set()
+    stack: list[tuple[Value, str, str]] = [(root, "", "")]
+    while stack:
+        node, lead, child_lead = stack.pop()
+        name = names[id(node)]
+        what = f"{name} = {_one_level(node, names)}" if node._op else name
+        note = "  (shown above)" if id(node) in shown and node._prev else ""
+        grad = f"{node.grad:.6g}" if isinstance(node.grad, float) else repr(node.grad)
+        lines.append(f"{lead}{what}   data={node.data:.6g} grad={grad}{note}")
+        if note or id(node) in shown:
+            continue
+        shown.add(id(node))
+        parents = node._prev
+        for i in reversed(range(len(parents))):
+            last = i == len(parents) - 1
+            stack.append(
+                (parents[i], child_lead + ("└── " if last else "├── "),
+                 child_lead + ("    " if last else "│   "))
+            )  # fmt: skip
+    return "\n".join(lines)
+
+
+# ----- the stepper ----------------------------------------------------------------------
+@dataclass
+class Contribution:
+    """What one parent receives in one step: upstream * local = contribution."""
+
+    parent: Value
+    name: str
+    local: float
+    contribution: float
+    grad_after: float
+
+
+@dataclass
+class Step:
+    """One node of the backward pass, with the chain rule's numbers.
+
+    ``node`` is being processed; ``upstream`` is d(root)/d(node); each entry of
+    ``contributions`` is a parent's local derivative and what it adds.
+    """
+
+    index: int
+    total: int
+    root: Value
+    node: Value
+    name: str
+    root_name: str
+    expression: str
+    upstream: float
+    contributions: list[Contribution]
+
+    def __str__(self) -> str:
+        y, n = self.root_name, self.name
+        head = f"{n} = {self.expression}:"
+        if not self.contributions:
+            return f"{head}  (leaf) d{y}/d{n} = {self.upstream:.6g}"
+        pad = " " * len(head)
+        lines = []
+        for i, c in enumerate(self.contributions):
+            lines.append(
+                f"{head if i == 0 else pad}  d{y}/d{c.name} += d{y}/d{n} * d{n}/d{c.name}"
+                f" = {_number(self.upstream)} * {_number(c.local)} = {c.contribution:.6g}"
+            )
+        return "\n".join(lines)
+
+
+def backward_steps(root: Value, gradient: float = 1.0) -> Iterator[Step]:
+    """Yield one :class:`Step` per non-leaf node, in reverse topological order."""
+    topo = _topological_order(root)
+    names = node_names(root, topo)
+    _seed(topo, root, gradient)
+    inner = [node for node in reversed(topo) if node._op]
+    for index, node in enumerate(inner, 1):
+        op: Op = node._op
+        try:
+            local = op.local(node._prev, node.data)
+        except (ArithmeticError, ValueError) as exc:
+            raise _derivative_error(node, exc) from None
+        upstream = node.grad
+        contributions = []
+        for parent, d in zip(node._prev, local):
+            parent.grad += upstream * d
+            contributions.append(
+                Contribution(parent, names[id(parent)], d, upstream * d, parent.grad)
+            )
+        yield Step(
+            index, len(inner), root, node, names[id(node)], names[id(root)],
+            _one_level(node, names), upstream, contributions,
+        )  # fmt: skip

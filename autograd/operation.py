@@ -1,0 +1,314 @@
+"""What an operation is: one entry of chainrule's op table.
+
+An :class:`Op` holds everything the rest of chainrule needs to know about an
+operation, written once:
+
+* ``forward``: the rule on plain floats (``math.tanh``),
+* ``derivatives``: one local derivative per input, as a number or as a function
+  of the inputs and the output (``lambda x, out: 1 - out * out``),
+* ``domain``: where the forward rule is defined (``x > 0`` for log),
+* ``vectorized``: the forward rule on numpy arrays (for the compiled path),
+* ``formula``: how it prints (``"tanh({0})"``; for an n-ary op, the separator
+  ``" + "``) and how tightly it binds.
+
+Derivative rules are written with ordinary operators and with ops from the
+table (``cos(x)``), so the same rule evaluates on floats (``backward``), on
+Values (``backward(create_graph=True)``) and on numpy arrays (the compiled
+path). That is why an op's derivative is never written twice.
+
+An ``Op`` is also a ``str`` (its display symbol, ``"+"``, ``"tanh"``, ``"**2"``),
+so micrograd code that reads ``node._op`` as a string keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["REGISTRY", "Domain", "DomainError", "Op", "Precedence"]
+
+Rule = Callable[..., Any] | float
+
+
+class Precedence:
+    """Binding strength used when printing formulas (higher binds tighter)."""
+
+    SUM = 1
+    PRODUCT = 2
+    UNARY = 3
+    POWER = 4
+    CALL = 5
+    ATOM = 6
+
+
+class DomainError(ValueError):
+    """An op was applied outside its domain (log of 0, division by zero, overflow, ...).
+
+    ``op`` names the operation and ``operands`` holds the input numbers.
+    """
+
+    def __init__(self, message: str, op: Op | None = None, operands: Sequence[float] = ()):
+        super().__init__(message)
+        self.op = op
+        self.operands = tuple(operands)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where an op's forward rule is defined.
+
+    ``text`` reads like maths (``"x > 0"``); ``check(*args, *params)`` returns
+    True inside the domain. Hypothesis strategies and error messages read both.
+    """
+
+    text: str
+    check: Callable[..., bool]
+
+    def __contains__(self, args: Sequence[float]) -> bool:
+        try:
+            return bool(self.check(*args))
+        except (ArithmeticError, ValueError):
+            return False
+
+
+REGISTRY: dict[str, Op] = {}
+
+# The engine installs its node-building function here when it is imported, so that
+# ``op(value)`` records a graph node while this module stays free of the engine.
+_apply_to_values: Callable[..., Any] | None = None
+
+
+def _format_number(x: float) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+class Op(str):
+    """One entry of the op table. See the module docstring."""
+
+    name: str
+    symbol_template: str
+    arity: int | None
+    forward: Callable[..., float]
+    derivatives: tuple[Rule, ...]
+    domain: Domain | None
+    vectorized: Callable[..., Any] | None
+    formula: str
+    precedence: int
+    param_names: tuple[str, ...]
+    params: tuple[Any, ...]
+    unit_derivatives: bool
+    builtin: bool
+
+    def __new__(
+        cls,
+        name: str,
+        *,
+        arity: int | None,
+        forward: Callable[..., float],
+        derivatives: Sequence[Rule],
+        symbol: str | None = None,
+        formula: str | None = None,
+        precedence: int = Precedence.CALL,
+        domain: Domain | None = None,
+        vectorized: Callable[..., Any] | None = None,
+        param_names: Sequence[str] = (),
+        params: Sequence[Any] = (),
+        builtin: bool = False,
+    ) -> Op:
+        template = name if symbol is None else symbol
+        symbol = template
+        if params:
+            symbol = template.format(**dict(zip(param_names, map(_format_number, params))))
+        self = super().__new__(cls, symbol)
+        self.symbol_template = template
+        self.name = name
+        self.arity = arity
+        self.forward = forward
+        self.derivatives = tuple(derivatives)
+        if arity is None and len(self.derivatives) != 1:
+            raise ValueError(f"op {name!r}: an n-ary op takes one derivative rule for every input")
+        if arity is not None and len(self.derivatives) != arity:
+            raise ValueError(
+                f"op {name!r}: {arity} inputs need {arity} derivative rules, "
+                f"got {len(self.derivatives)}"
+            )
+        self.domain = domain
+        self.vectorized = vectorized
+        if formula is None:
+            formula = name + "(" + ", ".join(f"{{{i}}}" for i in range(arity or 0)) + ")"
+        self.formula = formula
+        self.precedence = precedence
+        self.param_names = tuple(param_names)
+        self.params = tuple(params)
+        self.unit_derivatives = all(not callable(rule) and rule == 1.0 for rule in self.derivatives)
+        self.builtin = builtin
+        self._bound: dict[tuple[Any, ...], Op] = {}
+        self.local = self._compile_local()
+        return self
+
+    # str's equality and hash are by symbol; two ops are the same op only by identity.
+    def __eq__(self, other: object) -> bool:
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+    def __reduce__(self):  # ops are not meant to be pickled; refer to them by name
+        raise TypeError(f"op {self.name!r} cannot be pickled; store its name instead")
+
+    def __repr__(self) -> str:
+        params = "".join(f", {k}={v!r}" for k, v in zip(self.param_names, self.params))
+        return f"Op({self.name!r}{params})"
+
+    @property
+    def needs_params(self) -> bool:
+        return bool(self.param_names) and not self.params
+
+    def bind(self, *params: Any) -> Op:
+        """This op with its parameters fixed (``pow.bind(2)`` is ``x**2``)."""
+        if not self.param_names:
+            raise TypeError(f"op {self.name!r} takes no parameters")
+        if len(params) != len(self.param_names):
+            raise TypeError(f"op {self.name!r} takes parameters {self.param_names}, got {params}")
+        key = tuple((type(p), p) for p in params)
+        bound = self._bound.get(key)
+        if bound is None:
+            bound = Op(
+                self.name,
+                arity=self.arity,
+                forward=self.forward,
+                derivatives=self.derivatives,
+                symbol=self.symbol_template,
+                formula=self.formula,
+                precedence=self.precedence,
+                domain=self.domain,
+                vectorized=self.vectorized,
+                param_names=self.param_names,
+                params=params,
+                builtin=self.builtin,
+            )
+            if len(self._bound) < 4096:
+                self._bound[key] = bound
+        return bound
+
+    # ----- evaluating the rules -----------------------------------------------------
+    def local_grads(self, args: Sequence[Any], out: Any) -> list[Any]:
+        """The local derivatives d out / d args[i], on floats, Values or arrays alike."""
+        params = self.params
+        if self.arity is None:
+            rule = self.derivatives[0]
+            if callable(rule):
+                return [rule(x, out, *params) for x in args]
+            return [rule] * len(args)
+        return [rule(*args, out, *params) if callable(rule) else rule for rule in self.derivatives]
+
+    def _compile_local(self) -> Callable[[tuple, Any], Any]:
+        """A fast ``local(parents, out_data)`` for the scalar engine's backward loop.
+
+        Same rules, fewer calls: constant rules are precomputed, and a rule that just
+        returns one of its arguments (mul's ``b``, exp's ``out``) is read directly.
+        """
+        rules, params, arity = self.derivatives, self.params, self.arity
+        if not any(callable(r) for r in rules):
+            if arity is None:
+                (constant,) = rules
+                return lambda parents, out: [constant] * len(parents)
+            constants = tuple(rules)
+            return lambda parents, out: constants
+        if arity is not None and not params:
+            picks = [_projection(rule, arity) for rule in rules]
+            if arity == 2 and picks == [1, 0]:
+                return lambda parents, out: (parents[1].data, parents[0].data)
+            if arity == 1 and picks == [1]:
+                return lambda parents, out: (out,)
+            if arity == 1:
+                (rule,) = rules
+                return lambda parents, out: (rule(parents[0].data, out),)
+            if arity == 2:
+                r0, r1 = rules
+                return lambda parents, out: (
+                    r0(parents[0].data, parents[1].data, out),
+                    r1(parents[0].data, parents[1].data, out),
+                )
+        return lambda parents, out: self.local_grads([p.data for p in parents], out)
+
+    def check_domain(self, args: Sequence[float]) -> bool:
+        """True when ``args`` (with this op's parameters) lie in the op's domain."""
+        return self.domain is None or (*args, *self.params) in self.domain
+
+    # ----- applying the op ----------------------------------------------------------
+    def __call__(self, *args: Any) -> Any:
+        """Apply the op: to Values it records a node, to numbers it computes a float,
+        to numpy arrays it computes elementwise."""
+        if self.needs_params:
+            raise TypeError(f"op {self.name!r} needs parameters {self.param_names}; use .bind(...)")
+        if self.arity is not None and len(args) != self.arity:
+            raise TypeError(f"{self.name} takes {self.arity} argument(s), got {len(args)}")
+        kinds = {_kind(a) for a in args}
+        if "value" in kinds:
+            assert _apply_to_values is not None, "the engine is not loaded"
+            return _apply_to_values(self, args)
+        if "array" in kinds:
+            if self.vectorized is None:
+                return np.vectorize(lambda *xs: self.evaluate(xs), otypes=[float])(*args)
+            return self.vectorized(*args, *self.params)
+        return self.evaluate(args)
+
+    def evaluate(self, args: Sequence[float]) -> float:
+        """The forward rule on floats, raising :class:`DomainError` outside the domain."""
+        try:
+            result = self.forward(*args, *self.params)
+        except (ArithmeticError, ValueError) as exc:
+            raise self.domain_error(args, exc) from None
+        if isinstance(result, complex):
+            raise self.domain_error(args, ValueError("complex result"))
+        return float(result)
+
+    def domain_error(self, args: Sequence[float], exc: BaseException) -> DomainError:
+        operands = ", ".join(f"{_format_number(float(a))}" for a in args)
+        if isinstance(exc, OverflowError) or (
+            not isinstance(exc, ZeroDivisionError) and self.check_domain(args)
+        ):
+            why = "the result overflows a float (|result| > 1.8e308)"
+        elif self.domain is not None:
+            why = f"it is defined only for {self.domain.text}"
+        else:
+            why = str(exc)
+        return DomainError(f"{self.name}({operands}): math domain error: {why}", self, args)
+
+
+def _projection(rule: Rule, arity: int) -> int | None:
+    """Which argument ``rule`` returns unchanged (arity means ``out``), if any.
+
+    Probed with placeholder objects: a pure rule that computes anything with them
+    fails, so only a rule like ``lambda a, b, out: b`` is recognised.
+    """
+    if not callable(rule):
+        return None
+    probes = [object() for _ in range(arity + 1)]
+    try:
+        result = rule(*probes)
+    except Exception:  # noqa: BLE001 - any failure means "not a projection"
+        return None
+    return next((i for i, p in enumerate(probes) if result is p), None)
+
+
+def _kind(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return "array"
+    if isinstance(x, (int, float, np.number, np.bool_)):
+        return "number"
+    if hasattr(x, "_prev") and hasattr(x, "data"):
+        return "value"
+    raise TypeError(f"chainrule ops take Values, numbers or numpy arrays, not {type(x).__name__}")
+
+
+def defop(name: str, **spec: Any) -> Op:
+    """Create an op and enter it in the registry (used by the built-in table)."""
+    if name in REGISTRY:
+        raise ValueError(f"an op named {name!r} is already registered")
+    op = Op(name, **spec)
+    REGISTRY[name] = op
+    return op

@@ -1,0 +1,1 @@
+"""chainrule's neural networks, built from autograd Values."""

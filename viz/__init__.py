@@ -1,0 +1,1 @@
+"""chainrule's visualizer: computation graphs as pictures, and the command line."""
