@@ -166,6 +166,11 @@ class Value:
         return apply(_SUM, tuple(values))
 
     @staticmethod
+    def logsumexp(values: Iterable[Value | Number]) -> Value:
+        """log(sum(exp(v))) as one stable node; its derivative is the softmax."""
+        return apply(ops.logsumexp, tuple(values))
+
+    @staticmethod
     def mean(values: Iterable[Value | Number]) -> Value:
         values = tuple(values)
         if not values:

@@ -53,6 +53,8 @@ def _render(op: Op, parts: list[tuple[str, int]]) -> str:
         return f"({text})" if tight and prec != Precedence.CALL else text
 
     if op.arity is None:
+        if "{*}" in op.formula:  # a call: f(a, b, c)
+            return op.formula.replace("{*}", ", ".join(t for t, _ in parts))
         return op.formula.join(wrap(t, p, i > 0) for i, (t, p) in enumerate(parts))
     args = [wrap(t, p, i > 0) for i, (t, p) in enumerate(parts)]
     return op.formula.format(*args, **dict(zip(op.param_names, map(_param, op.params))))

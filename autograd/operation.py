@@ -9,7 +9,7 @@ operation, written once:
 * ``domain``: where the forward rule is defined (``x > 0`` for log),
 * ``vectorized``: the forward rule on numpy arrays (for the compiled path),
 * ``formula``: how it prints (``"tanh({0})"``; for an n-ary op, the separator
-  ``" + "``) and how tightly it binds.
+  ``" + "`` or a call ``"logsumexp({*})"``) and how tightly it binds.
 
 Derivative rules are written with ordinary operators and with ops from the
 table (``cos(x)``), so the same rule evaluates on floats (``backward``), on

@@ -107,6 +107,13 @@ def _leaky_relu(x: float, slope: float) -> float:
     return x if x > 0.0 else slope * x
 
 
+def _logsumexp(xs: tuple[float, ...]) -> float:
+    top = max(xs)
+    if math.isinf(top):
+        return top
+    return top + math.log(builtins.sum(math.exp(x - top) for x in xs))
+
+
 def _pow_domain(x: float, n: float) -> bool:
     if x > 0:
         return True
@@ -243,6 +250,14 @@ sum = defop(
     forward=lambda *xs: builtins.sum(xs),
     derivatives=(1.0,),
     vectorized=lambda *xs: np.sum(np.broadcast_arrays(*xs), axis=0), builtin=True,
+)  # fmt: skip
+
+
+logsumexp = defop(  # n-ary, stable: log(sum(exp(x_i))); softmax_i = exp(x_i - out)
+    "logsumexp", arity=None, formula="logsumexp({*})",
+    forward=lambda *xs: _logsumexp(xs),
+    derivatives=(lambda x, out: exp(x - out),),
+    vectorized=lambda *xs: np.logaddexp.reduce(np.broadcast_arrays(*xs), axis=0), builtin=True,
 )  # fmt: skip
 
 
