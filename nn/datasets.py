@@ -394,7 +394,7 @@ def load_churn() -> tuple[np.ndarray, np.ndarray]:
     synthetic, drawn from the documented model in ``make_churn_table``; no real customers.
     """
     table = load_churn_table()
-    numeric = [name for name in CHURN_FEATURES[:8]]
+    numeric = CHURN_FEATURES[:8]
     one_hot = [table["geography"] == place for place in _GEOGRAPHIES]
     X = np.column_stack(
         [table[name] for name in numeric] + one_hot + [table["gender"] == "Male"]
