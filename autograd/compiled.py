@@ -1,0 +1,550 @@
+"""The fast path: compile a per-sample scalar graph into batched numpy.
+
+Build the graph once from Values for one sample, mark which leaves are the
+sample's inputs, and :func:`compile` turns it into a :class:`Program` that runs
+forward and backward for a whole batch with a handful of numpy calls:
+
+* nodes applying the same op at the same depth become one vectorised call
+  (level scheduling), with index arrays to gather operands and contiguous slices
+  to store results;
+* every n-ary ``sum`` of ``w * x`` products (a neuron) becomes a row of a matrix
+  product, so a layer is one ``C @ A``;
+* forward uses each op's ``vectorized`` form and backward its ``derivatives``
+  from the op table, evaluated on arrays: no derivative is written twice.
+
+Leaves that are not inputs (parameters, constants) are read from their Values at
+every call and receive their gradients, summed over the batch, in ``.grad``,
+exactly as the scalar engine would after a backward pass per sample.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .engine import Value, _topological_order
+from .operation import DomainError, Op
+
+__all__ = ["Program", "compile"]
+
+_BATCH, _STATIC = "batch", "static"
+ONE = 0  # slot 0 of the static store always holds 1.0, the coefficient of a plain term
+
+
+@dataclass
+class _Gather:
+    """Where one operand of a group comes from: batch rows, static values, or both."""
+
+    batch_idx: np.ndarray | slice | None = None  # rows of the batch store
+    static_idx: np.ndarray | None = None  # entries of the static store
+    batch_pos: np.ndarray | None = None  # positions in the group, when mixed
+    static_pos: np.ndarray | None = None
+    batch_unique: bool = True
+
+    def read(self, batch: np.ndarray, static: np.ndarray, k: int, width: int) -> np.ndarray:
+        if self.static_idx is None:
+            return batch[self.batch_idx]
+        if self.batch_idx is None:
+            values = static[self.static_idx]
+            return values[:, None] if width else values
+        out = np.empty((k, width))
+        out[self.batch_pos] = batch[self.batch_idx]
+        out[self.static_pos] = static[self.static_idx][:, None]
+        return out
+
+    def scatter(
+        self, contrib: Any, gbatch: np.ndarray, gstatic: np.ndarray, k: int, width: int
+    ) -> None:
+        if np.shape(contrib) != ((k, width) if width else (k,)):
+            contrib = np.broadcast_to(contrib, (k, width) if width else (k,))
+        if self.static_idx is None:
+            _add_rows(gbatch, self.batch_idx, contrib, self.batch_unique)
+        elif self.batch_idx is None:
+            summed = contrib.sum(axis=1) if width else contrib
+            np.add.at(gstatic, self.static_idx, summed)
+        else:
+            _add_rows(gbatch, self.batch_idx, contrib[self.batch_pos], self.batch_unique)
+            np.add.at(gstatic, self.static_idx, contrib[self.static_pos].sum(axis=1))
+
+
+def _add_rows(store: np.ndarray, idx: Any, rows: np.ndarray, unique: bool) -> None:
+    if unique:
+        store[idx] += rows
+    else:
+        np.add.at(store, idx, rows)
+
+
+@dataclass
+class _OpGroup:
+    """k nodes applying the same op at the same depth: one vectorised call."""
+
+    op: Op
+    store: str
+    out: slice
+    operands: list[_Gather]
+    nodes: list[Value] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        op = self.op
+        if op.vectorized is not None:
+            vectorized, params = op.vectorized, op.params
+            self._run = lambda *args: vectorized(*args, *params)
+        else:  # a user op without a numpy form: element by element
+            self._run = np.vectorize(lambda *xs: op.evaluate(xs), otypes=[float])
+
+    def forward(self, batch: np.ndarray, static: np.ndarray, width: int) -> tuple:
+        k = self.out.stop - self.out.start
+        w = width if self.store == _BATCH else 0
+        args = [g.read(batch, static, k, w) for g in self.operands]
+        try:
+            result = self._run(*args)
+        except FloatingPointError as exc:
+            raise _domain_error(self.op, args, exc) from None
+        target = batch if self.store == _BATCH else static
+        target[self.out] = result
+        return args, target[self.out]
+
+    def _local_grads(self, args: list, out: np.ndarray) -> list:
+        try:
+            return self.op.local_grads(args, out)
+        except TypeError:  # a rule written for floats only: element by element
+            shape = np.shape(out)
+            columns = [np.broadcast_to(a, shape).ravel() for a in args]
+            rows = [
+                self.op.local_grads([c[i] for c in columns], o)
+                for i, o in enumerate(np.ravel(out))
+            ]
+            return [np.array(col, float).reshape(shape) for col in zip(*rows)]
+
+    def backward(self, saved: tuple, gbatch: np.ndarray, gstatic: np.ndarray, width: int) -> None:
+        args, out = saved
+        k = self.out.stop - self.out.start
+        w = width if self.store == _BATCH else 0
+        upstream = (gbatch if self.store == _BATCH else gstatic)[self.out]
+        try:
+            local = self._local_grads(args, out)
+        except FloatingPointError as exc:
+            raise _domain_error(self.op, args, exc, derivative=True) from None
+        for gather, d in zip(self.operands, local):
+            gather.scatter(upstream * d, gbatch, gstatic, k, w)
+
+
+@dataclass
+class _LinearGroup:
+    """k n-ary sums of (coefficient * source) terms: out = C @ A + c0.
+
+    Coefficients are static (parameters, or 1 for a plain term); sources are batch
+    rows. Terms whose source is static too add up to the constant vector c0.
+    """
+
+    out: slice
+    src: np.ndarray | slice  # batch rows forming A, one per column of C
+    n_src: int
+    flat: np.ndarray  # position in C (row * n_src + column) of every batch term
+    coef: np.ndarray  # static index of each batch term's coefficient (ONE for a plain term)
+    const_rows: np.ndarray  # row of each static-source term
+    const_coef: np.ndarray  # its coefficient (static index)
+    const_src: np.ndarray  # its static source
+    nodes: list[Value] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        self._learned = self.coef != ONE
+        self._const_learned = self.const_coef != ONE
+
+    def forward(self, batch: np.ndarray, static: np.ndarray, width: int) -> tuple:
+        k = self.out.stop - self.out.start
+        c = np.bincount(self.flat, weights=static[self.coef], minlength=k * self.n_src)
+        c = c.reshape(k, self.n_src)
+        a = batch[self.src]
+        result = c @ a
+        if len(self.const_rows):
+            c0 = static[self.const_coef] * static[self.const_src]
+            result += np.bincount(self.const_rows, weights=c0, minlength=k)[:, None]
+        batch[self.out] = result
+        return c, a, static
+
+    def backward(self, saved: tuple, gbatch: np.ndarray, gstatic: np.ndarray, width: int) -> None:
+        c, a, static = saved
+        upstream = gbatch[self.out]
+        gbatch[self.src] += c.T @ upstream
+        n = len(gstatic)
+        if self._learned.any():
+            dc = (upstream @ a.T).ravel()[self.flat[self._learned]]
+            gstatic += np.bincount(self.coef[self._learned], weights=dc, minlength=n)
+        if len(self.const_rows):
+            total = upstream.sum(axis=1)[self.const_rows]
+            coef = static[self.const_coef]
+            gstatic += np.bincount(self.const_src, weights=total * coef, minlength=n)
+            learned = self._const_learned
+            if learned.any():
+                src_values = static[self.const_src[learned]]
+                gstatic += np.bincount(
+                    self.const_coef[learned], weights=total[learned] * src_values, minlength=n
+                )
+
+
+def _domain_error(op: Op, args: list, exc: BaseException, derivative: bool = False) -> DomainError:
+    """Name the op and the first operands outside its domain, as the scalar engine does."""
+    columns = [np.broadcast_to(a, np.broadcast_shapes(*(np.shape(x) for x in args))) for a in args]
+    flat = [np.ravel(c) for c in columns]
+    bad: list[float] = []
+    for i in range(len(flat[0]) if flat else 0):
+        point = [float(f[i]) for f in flat]
+        if not op.check_domain(point) or derivative:
+            try:
+                op.evaluate(point)
+                if derivative:
+                    op.local_grads(point, op.evaluate(point))
+            except (ArithmeticError, ValueError):
+                bad = point
+                break
+    shown = ", ".join(f"{x:g}" for x in bad) or "..."
+    what = "the derivative is undefined or infinite" if derivative else "math domain error"
+    return DomainError(f"{op.name}({shown}) in a compiled batch: {what} ({exc})", op, bad)
+
+
+class Program:
+    """A compiled per-sample graph that runs forward and backward for a batch.
+
+    ``program(X)`` evaluates the outputs for every row of ``X`` (one column per
+    input Value), backpropagates the batch mean of the outputs (or ``seed``) and
+    adds the gradients to the ``.grad`` of every non-input leaf (the parameters).
+    ``program.forward(X)`` evaluates only.
+    """
+
+    def __init__(
+        self,
+        outputs: list[Value],
+        inputs: list[Value],
+        params: list[Value],
+        static_template: np.ndarray,
+        groups: list[_OpGroup | _LinearGroup],
+        output_slots: list[tuple[str, int]],
+        n_batch: int,
+        n_nodes: int,
+    ) -> None:
+        self.outputs = outputs
+        self.inputs = inputs
+        self.params = params
+        self.groups = groups
+        self._static_template = static_template
+        self._params_slice = slice(1, 1 + len(params))
+        self._output_slots = output_slots
+        self._n_batch = n_batch
+        self.n_nodes = n_nodes
+        self.compile_seconds = 0.0
+        self.input_grads: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        linear = sum(isinstance(g, _LinearGroup) for g in self.groups)
+        return (
+            f"Program({self.n_nodes} nodes -> {len(self.groups)} batched steps "
+            f"({linear} matrix products), {len(self.inputs)} inputs, {len(self.outputs)} "
+            f"outputs, {len(self.params)} parameters, "
+            f"compiled in {self.compile_seconds * 1e3:.1f} ms)"
+        )
+
+    def _check_batch(self, batch: Any) -> np.ndarray:
+        array = np.asarray(batch, dtype=float)
+        if array.ndim == 1 and len(self.inputs) == 1:
+            array = array[:, None]
+        if array.ndim != 2 or array.shape[1] != len(self.inputs):
+            raise ValueError(
+                f"shape mismatch: this program takes a batch of shape (n, {len(self.inputs)}) "
+                f"(one column per input), got {array.shape}"
+            )
+        if array.shape[0] == 0:
+            raise ValueError("empty batch: need at least one row")
+        return array
+
+    def _run_forward(self, array: np.ndarray) -> tuple:
+        width = array.shape[0]
+        batch = np.empty((self._n_batch, width))
+        batch[: len(self.inputs)] = array.T
+        static = self._static_template.copy()
+        static[self._params_slice] = list(map(_data_of, self.params))
+        saved = []
+        with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
+            for group in self.groups:
+                saved.append(group.forward(batch, static, width))
+        columns = [
+            batch[i] if store == _BATCH else np.full(width, static[i])
+            for store, i in self._output_slots
+        ]
+        return batch, static, saved, np.stack(columns, axis=1)
+
+    def forward(self, batch: Any) -> np.ndarray:
+        """Outputs for every row: an array of shape (n, number of outputs)."""
+        return self._run_forward(self._check_batch(batch))[3]
+
+    def __call__(self, batch: Any, seed: Any = None, *, reduction: str = "mean") -> np.ndarray:
+        """Forward and backward for a batch; returns the outputs, shape (n, outputs).
+
+        Backpropagates ``seed`` (shape (n, outputs)); by default the batch mean
+        (``reduction="mean"``) or sum (``"sum"``) of the outputs. Gradients are
+        added to the leaves' ``.grad``; input gradients land in ``self.input_grads``.
+        """
+        array = self._check_batch(batch)
+        width = array.shape[0]
+        batch_store, static, saved, outputs = self._run_forward(array)
+        if seed is None:
+            if reduction not in ("mean", "sum"):
+                raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+            seed = np.full(outputs.shape, 1.0 / width if reduction == "mean" else 1.0)
+        seed = np.broadcast_to(np.asarray(seed, float), outputs.shape)
+        gbatch = np.zeros_like(batch_store)
+        gstatic = np.zeros(len(static))
+        for j, (store, i) in enumerate(self._output_slots):
+            if store == _BATCH:
+                gbatch[i] += seed[:, j]
+            else:
+                gstatic[i] += seed[:, j].sum()
+        with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
+            for group, state in zip(reversed(self.groups), reversed(saved)):
+                group.backward(state, gbatch, gstatic, width)
+        for param, g in zip(self.params, gstatic[self._params_slice].tolist()):
+            param.grad += g
+        self.input_grads = gbatch[: len(self.inputs)].T.copy()
+        return outputs
+
+
+def compile(  # noqa: A001 - the verb is the point
+    outputs: Value | Sequence[Value],
+    inputs: Sequence[Value],
+    params: Sequence[Value] | None = None,
+) -> Program:
+    """Compile the graph behind ``outputs`` for batches of ``inputs``.
+
+    ``inputs`` are leaf Values standing for one sample's features (and targets).
+    ``params`` are the leaves whose data is read at every call and whose ``.grad``
+    receives gradients; by default every other leaf. Leaves in neither list are
+    constants, frozen at compile time. The graph must not depend on the sample's
+    values through Python control flow: build it once for a representative sample.
+    """
+    start = time.perf_counter()
+    outs = [outputs] if isinstance(outputs, Value) else list(outputs)
+    if not outs or not all(isinstance(o, Value) for o in outs):
+        raise TypeError("compile() needs a Value or a list of Values as outputs")
+    inputs = list(inputs)
+    input_ids = {id(x) for x in inputs}
+    if len(input_ids) != len(inputs):
+        raise ValueError("compile(): the same input Value is listed twice")
+    for x in inputs:
+        if not isinstance(x, Value) or not x.is_leaf:
+            raise TypeError(f"compile(): inputs must be leaf Values, got {x!r}")
+    topo = _merged_order(outs)
+    compiler = _Compiler(topo, inputs, outs, None if params is None else list(params))
+    program = compiler.build()
+    program.compile_seconds = time.perf_counter() - start
+    return program
+
+
+def _data_of(value: Value) -> float:
+    return value.data
+
+
+def _merged_order(outputs: list[Value]) -> list[Value]:
+    order: list[Value] = []
+    seen: set[Value] = set()
+    for out in outputs:
+        for node in _topological_order(out):
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+    return order
+
+
+class _Compiler:
+    def __init__(
+        self,
+        topo: list[Value],
+        inputs: list[Value],
+        outputs: list[Value],
+        params: list[Value] | None,
+    ):
+        self.topo = topo
+        self.inputs = inputs
+        self.outputs = outputs
+        input_set = set(inputs)
+        leaves = [n for n in topo if n.is_leaf and n not in input_set]
+        if params is None:
+            self.params, self.constants = leaves, []
+        else:
+            if not all(isinstance(p, Value) and p.is_leaf for p in params):
+                raise TypeError("compile(): params must be leaf Values")
+            if input_set & set(params):
+                raise ValueError("compile(): a Value cannot be both an input and a parameter")
+            param_set = set(params)
+            self.params = list(params)
+            self.constants = [n for n in leaves if n not in param_set]
+        for node in topo:
+            if node._op and not isinstance(node._op, Op):
+                raise TypeError(f"node {node!r} has no op of the table; it cannot be compiled")
+        # Which nodes depend on the sample (batch) and which do not (static).
+        self.is_batch: dict[Value, bool] = {}
+        for node in topo:
+            if node.is_leaf:
+                self.is_batch[node] = node in input_set
+            else:
+                self.is_batch[node] = any(self.is_batch[p] for p in node._prev)
+        self.uses: dict[Value, int] = dict.fromkeys(topo, 0)
+        for node in topo:
+            for p in node._prev:
+                self.uses[p] += 1
+        for out in outputs:
+            self.uses[out] += 1
+
+    # ---- fusing neurons into linear rows ------------------------------------------------
+    def _linear_terms(self, node: Value) -> list[tuple[Value | None, Value]] | None:
+        """(coefficient, source) terms of a batch sum node, or None if not linear."""
+        if node._op is not ops.sum or not self.is_batch[node]:
+            return None
+        terms: list[tuple[Value | None, Value]] = []
+        for term in node._prev:
+            if term._op is ops.mul and self.uses[term] == 1 and self.is_batch[term]:
+                a, b = term._prev
+                if not self.is_batch[a]:
+                    terms.append((a, b))
+                    continue
+                if not self.is_batch[b]:
+                    terms.append((b, a))
+                    continue
+            terms.append((None, term))
+        return terms
+
+    def build(self) -> Program:
+        linear: dict[Value, list[tuple[Value | None, Value]]] = {}
+        fused: set[Value] = set()
+        for node in self.topo:
+            terms = self._linear_terms(node)
+            if terms is not None:
+                linear[node] = terms
+                for term, (coef, _src) in zip(node._prev, terms):
+                    if coef is not None:
+                        fused.add(term)
+        # Levels: depth over the graph that remains after fusion.
+        level: dict[Value, int] = {}
+        for node in self.topo:
+            if node.is_leaf:
+                level[node] = 0
+            elif node in fused:
+                continue
+            else:
+                if node in linear:
+                    terms = linear[node]
+                    parents = [s for _, s in terms] + [c for c, _ in terms if c is not None]
+                else:
+                    parents = list(node._prev)
+                level[node] = 1 + max(level[p] for p in parents)
+        buckets: dict[tuple, list[Value]] = {}
+        for node in self.topo:
+            if node.is_leaf or node in fused:
+                continue
+            store = _BATCH if self.is_batch[node] else _STATIC
+            kind = ("linear",) if node in linear else (node._op, len(node._prev))
+            buckets.setdefault((level[node], store, *kind), []).append(node)
+        # Slots: inputs then batch groups in order; leaves then static groups in order.
+        batch_slot = {x: i for i, x in enumerate(self.inputs)}
+        fixed = self.params + self.constants
+        static_slot = {leaf: 1 + i for i, leaf in enumerate(fixed)}
+        n_batch, n_static = len(self.inputs), 1 + len(fixed)
+        groups: list[_OpGroup | _LinearGroup] = []
+        for key in sorted(buckets, key=lambda k: (k[0], k[1] != _STATIC)):
+            nodes = buckets[key]
+            store = key[1]
+            if store == _BATCH:
+                out = slice(n_batch, n_batch + len(nodes))
+                n_batch = out.stop
+                for i, node in enumerate(nodes):
+                    batch_slot[node] = out.start + i
+            else:
+                out = slice(n_static, n_static + len(nodes))
+                n_static = out.stop
+                for i, node in enumerate(nodes):
+                    static_slot[node] = out.start + i
+            if key[2] == "linear":
+                groups.append(self._linear_group(nodes, out, linear, batch_slot, static_slot))
+            else:
+                groups.append(self._op_group(nodes, store, out, batch_slot, static_slot))
+        output_slots = [
+            (_BATCH, batch_slot[o]) if self.is_batch[o] else (_STATIC, static_slot[o])
+            for o in self.outputs
+        ]
+        template = np.zeros(n_static)
+        template[ONE] = 1.0
+        for leaf in self.constants:
+            template[static_slot[leaf]] = leaf.data
+        return Program(
+            self.outputs, self.inputs, self.params, template, groups, output_slots,
+            n_batch, len(self.topo),
+        )  # fmt: skip
+
+    def _op_group(self, nodes, store, out, batch_slot, static_slot) -> _OpGroup:
+        op: Op = nodes[0]._op
+        operands = []
+        for j in range(len(nodes[0]._prev)):
+            parents = [n._prev[j] for n in nodes]
+            operands.append(_gather(parents, self.is_batch, batch_slot, static_slot))
+        return _OpGroup(op, store, out, operands, nodes)
+
+    def _linear_group(self, nodes, out, linear, batch_slot, static_slot) -> _LinearGroup:
+        sources: list[Value] = []
+        column: dict[Value, int] = {}
+        flat, coef, const_rows, const_coef, const_src = [], [], [], [], []
+        for row, node in enumerate(nodes):
+            for c, s in linear[node]:
+                c_index = ONE if c is None else static_slot[c]
+                if self.is_batch[s]:
+                    if s not in column:
+                        column[s] = len(sources)
+                        sources.append(s)
+                    flat.append((row, column[s]))
+                    coef.append(c_index)
+                else:
+                    const_rows.append(row)
+                    const_coef.append(c_index)
+                    const_src.append(static_slot[s])
+        n_src = len(sources)
+        src_rows = np.array([batch_slot[s] for s in sources], dtype=np.intp)
+        return _LinearGroup(
+            out=out,
+            src=_as_slice(src_rows),
+            n_src=n_src,
+            flat=np.array([r * n_src + c for r, c in flat], dtype=np.intp),
+            coef=np.array(coef, dtype=np.intp),
+            const_rows=np.array(const_rows, dtype=np.intp),
+            const_coef=np.array(const_coef, dtype=np.intp),
+            const_src=np.array(const_src, dtype=np.intp),
+            nodes=nodes,
+        )
+
+
+def _gather(parents, is_batch, batch_slot, static_slot) -> _Gather:
+    flags = [is_batch[p] for p in parents]
+    if all(flags):
+        rows = np.array([batch_slot[p] for p in parents], dtype=np.intp)
+        return _Gather(batch_idx=_as_slice(rows), batch_unique=len(set(rows.tolist())) == len(rows))
+    if not any(flags):
+        return _Gather(static_idx=np.array([static_slot[p] for p in parents], dtype=np.intp))
+    batch_pos = np.array([i for i, f in enumerate(flags) if f], dtype=np.intp)
+    static_pos = np.array([i for i, f in enumerate(flags) if not f], dtype=np.intp)
+    rows = np.array([batch_slot[parents[i]] for i in batch_pos], dtype=np.intp)
+    return _Gather(
+        batch_idx=rows,
+        static_idx=np.array([static_slot[parents[i]] for i in static_pos], dtype=np.intp),
+        batch_pos=batch_pos,
+        static_pos=static_pos,
+        batch_unique=len(set(rows.tolist())) == len(rows),
+    )
+
+
+def _as_slice(rows: np.ndarray) -> np.ndarray | slice:
+    """Contiguous rows read as a slice: a view instead of a copy."""
+    if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
+        return slice(int(rows[0]), int(rows[0]) + len(rows))
+    return rows
