@@ -355,7 +355,9 @@ def _topological_order(root: Value) -> list[Value]:
     if not root._prev:
         return [root]
     order: list[Value] = []
-    visited = {root}
+    # A node is marked when it is expanded (not when it is pushed): a shared node pushed
+    # earlier but not yet expanded must still come before every node that uses it.
+    visited: set[Value] = set()
     stack: list[Value | None] = [root]
     push, pop, emit, mark = stack.append, stack.pop, order.append, visited.add
     while stack:
@@ -363,15 +365,18 @@ def _topological_order(root: Value) -> list[Value]:
         if node is None:  # all parents of the node below the marker are done
             emit(pop())
             continue
+        if node in visited:
+            continue
+        mark(node)
         push(node)
         push(None)
         for parent in reversed(node._prev):
             if parent in visited:
                 continue
-            mark(parent)
             if parent._prev:
                 push(parent)
             else:
+                mark(parent)
                 emit(parent)
     return order
 

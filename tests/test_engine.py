@@ -166,6 +166,19 @@ def test_topological_order_is_stable():
     assert first[-1] == "tanh"
 
 
+def test_shared_node_comes_before_every_user():
+    """A node reached first as a later parent must still precede its other users."""
+    x = Value(0.5, label="x")
+    c = x.tanh()
+    b = c * 2.0  # b uses c
+    a = b + c  # a's parents are (b, c): c is pushed before b is expanded
+    order = a.topological_order()
+    assert order.index(c) < order.index(b) < order.index(a)
+    a.backward()
+    t = 1 - c.data**2
+    assert close(x.grad, 3 * t, rel=1e-12)
+
+
 def test_nary_sum_is_one_node():
     xs = [Value(float(i)) for i in range(100)]
     s = Value.sum(xs)
