@@ -9,9 +9,11 @@ recursion limit) and asks each node's op for its local derivatives.
 
 from __future__ import annotations
 
+import gc
 import math
 import numbers
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,8 +32,7 @@ Number = int | float
 
 _get_mode = _mode._MODE.get
 _new = object.__new__
-_ADD, _SUB, _MUL, _DIV, _NEG = ops.add, ops.sub, ops.mul, ops.truediv, ops.neg
-_POW, _POW_VALUE, _SUM = ops.pow, ops.pow_value, ops.sum
+_POW, _SUM = ops.pow, ops.sum
 
 
 def _to_float(data: Any) -> float:
@@ -48,6 +49,57 @@ def _to_float(data: Any) -> float:
         f"Value holds one real number (int, float, bool or numpy scalar), "
         f"not {type(data).__name__}: {data!r:.60}"
     )
+
+
+def _binary(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
+    """The method for a binary operator: one Python frame from ``a * b`` to the new node."""
+    forward = op.forward
+
+    def method(self: Value, other: Any) -> Value:
+        if other.__class__ is not Value and not isinstance(other, Value):
+            other = _const(other)
+        a, b = (other, self) if reflected else (self, other)
+        try:
+            data = forward(a.data, b.data)
+        except (ArithmeticError, ValueError) as exc:
+            raise op.domain_error((a.data, b.data), exc) from None
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        if _get_mode() is None:
+            out._prev = (a, b)
+            out._op = op
+            return out
+        return _record_special(out, op, (a, b))
+
+    method.__name__ = f"__r{op.name}__" if reflected else f"__{op.name}__"
+    method.__doc__ = f"Apply op {op.name!r} of the table ({op.formula})."
+    return method
+
+
+def _unary(op: Op) -> Callable[[Value], Value]:
+    """The method for a one-input op, e.g. ``x.tanh()``."""
+    forward = op.forward
+
+    def method(self: Value) -> Value:
+        try:
+            data = forward(self.data)
+        except (ArithmeticError, ValueError) as exc:
+            raise op.domain_error((self.data,), exc) from None
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        if _get_mode() is None:
+            out._prev = (self,)
+            out._op = op
+            return out
+        return _record_special(out, op, (self,))
+
+    method.__name__ = op.name
+    method.__doc__ = f"Apply op {op.name!r} of the table ({op.formula.format('x')})."
+    return method
 
 
 class Value:
@@ -77,88 +129,45 @@ class Value:
             extra += f", label={self.label!r}"
         return f"Value(data={self.data:.6g}, grad={_show(self.grad)}{extra})"
 
-    # ----- arithmetic: each method applies one entry of the op table ------------------
-    def __add__(self, other: Value | Number) -> Value:
-        return _apply2(_ADD, self, other)
-
-    def __radd__(self, other: Number) -> Value:
-        return _apply2(_ADD, other, self)
-
-    def __sub__(self, other: Value | Number) -> Value:
-        return _apply2(_SUB, self, other)
-
-    def __rsub__(self, other: Number) -> Value:
-        return _apply2(_SUB, other, self)
-
-    def __mul__(self, other: Value | Number) -> Value:
-        return _apply2(_MUL, self, other)
-
-    def __rmul__(self, other: Number) -> Value:
-        return _apply2(_MUL, other, self)
-
-    def __truediv__(self, other: Value | Number) -> Value:
-        return _apply2(_DIV, self, other)
-
-    def __rtruediv__(self, other: Number) -> Value:
-        return _apply2(_DIV, other, self)
+    # ----- operators and functions: each one applies one entry of the op table ---------
+    __add__ = _binary(ops.add)
+    __radd__ = _binary(ops.add, reflected=True)
+    __sub__ = _binary(ops.sub)
+    __rsub__ = _binary(ops.sub, reflected=True)
+    __mul__ = _binary(ops.mul)
+    __rmul__ = _binary(ops.mul, reflected=True)
+    __truediv__ = _binary(ops.truediv)
+    __rtruediv__ = _binary(ops.truediv, reflected=True)
+    __rpow__ = _binary(ops.pow_value, reflected=True)
+    __neg__ = _unary(ops.neg)
+    __abs__ = _unary(ops.abs)
 
     def __pow__(self, other: Value | Number) -> Value:
+        """``x ** 2`` (a number exponent: op ``pow``) or ``x ** y`` (op ``pow_value``)."""
         if isinstance(other, Value):
-            return _apply2(_POW_VALUE, self, other)
+            return _POW_VALUE_METHOD(self, other)
         if not isinstance(other, (numbers.Real, np.bool_)):
             raise TypeError(f"exponent must be a number or a Value, not {type(other).__name__}")
         exponent = int(other) if float(other).is_integer() else float(other)
         return _apply1(_POW.bind(exponent), self)
 
-    def __rpow__(self, other: Number) -> Value:
-        return _apply2(_POW_VALUE, other, self)
-
-    def __neg__(self) -> Value:
-        return _apply1(_NEG, self)
-
     def __pos__(self) -> Value:
         return self
 
-    def __abs__(self) -> Value:
-        return _apply1(ops.abs, self)
-
-    # ----- functions ------------------------------------------------------------------
-    def exp(self) -> Value:
-        return _apply1(ops.exp, self)
-
-    def log(self) -> Value:
-        return _apply1(ops.log, self)
-
-    def sqrt(self) -> Value:
-        return _apply1(ops.sqrt, self)
-
-    def abs(self) -> Value:
-        return _apply1(ops.abs, self)
-
-    def tanh(self) -> Value:
-        return _apply1(ops.tanh, self)
-
-    def sigmoid(self) -> Value:
-        return _apply1(ops.sigmoid, self)
-
-    def relu(self) -> Value:
-        return _apply1(ops.relu, self)
+    exp = _unary(ops.exp)
+    log = _unary(ops.log)
+    sqrt = _unary(ops.sqrt)
+    abs = _unary(ops.abs)
+    tanh = _unary(ops.tanh)
+    sigmoid = _unary(ops.sigmoid)
+    relu = _unary(ops.relu)
+    softplus = _unary(ops.softplus)
+    sin = _unary(ops.sin)
+    cos = _unary(ops.cos)
+    gaussian = _unary(ops.gaussian)  # the radial basis function exp(-x**2)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         return _apply1(ops.leaky_relu.bind(float(slope)), self)
-
-    def softplus(self) -> Value:
-        return _apply1(ops.softplus, self)
-
-    def sin(self) -> Value:
-        return _apply1(ops.sin, self)
-
-    def cos(self) -> Value:
-        return _apply1(ops.cos, self)
-
-    def gaussian(self) -> Value:
-        """The radial basis function exp(-x**2)."""
-        return _apply1(ops.gaussian, self)
 
     @staticmethod
     def sum(values: Iterable[Value | Number]) -> Value:
@@ -226,9 +235,12 @@ class Value:
         * ``create_graph=True`` records the backward pass itself as Values, so every
           ``grad`` becomes a Value you can differentiate again (second derivatives).
 
-        The walk is iterative: a chain of a million nodes works.
+        The walk is iterative: a chain of a million nodes works. It pauses Python's
+        cyclic garbage collector while it runs: the walk makes no reference cycles,
+        and on a large heap the collector's passes would cost more than the walk.
         """
-        _backpropagate(_topological_order(self), self, gradient, create_graph)
+        with _cycle_collector_paused():
+            _backpropagate(_topological_order(self), self, gradient, create_graph)
 
     def backward_steps(self, gradient: float = 1.0) -> Iterator[Step]:
         """Backward, one node at a time: yields a :class:`~autograd.explain.Step` per node.
@@ -251,6 +263,17 @@ class Value:
         from .explain import tree
 
         return tree(self)
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _show(x: Any) -> str:
@@ -279,26 +302,6 @@ def _apply1(op: Op, x: Value) -> Value:
     except (ArithmeticError, ValueError) as exc:
         raise op.domain_error((x.data,), exc) from None
     return _record(op, (x,), data)
-
-
-def _apply2(op: Op, a: Any, b: Any) -> Value:
-    if a.__class__ is not Value and not isinstance(a, Value):
-        a = _const(a)
-    if b.__class__ is not Value and not isinstance(b, Value):
-        b = _const(b)
-    try:
-        data = op.forward(a.data, b.data)
-    except (ArithmeticError, ValueError) as exc:
-        raise op.domain_error((a.data, b.data), exc) from None
-    out = _new(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    if _get_mode() is None:
-        out._prev = (a, b)
-        out._op = op
-        return out
-    return _record_special(out, op, (a, b))
 
 
 def _record(op: Op, parents: tuple[Value, ...], data: float) -> Value:
@@ -347,6 +350,7 @@ def apply(op: Op, args: tuple[Any, ...]) -> Value:
 
 
 _op_module._apply_to_values = apply
+_POW_VALUE_METHOD = _binary(ops.pow_value)
 
 
 # ----- backpropagation ----------------------------------------------------------------
