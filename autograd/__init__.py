@@ -8,7 +8,7 @@
 """
 
 from . import ops
-from .compiled import Program, compile
+from .compiled import Program, compile  # noqa: A004 - autograd.compile, as torch.compile
 from .custom import op, register_op, unregister_op
 from .engine import Value
 from .functional import grad, gradients, value_and_grad
@@ -34,7 +34,9 @@ __all__ = [
     "Domain",
     "DomainError",
     "Op",
+    "Program",
     "Value",
+    "compile",
     "cos",
     "detect_anomaly",
     "enable_grad",

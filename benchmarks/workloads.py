@@ -327,10 +327,10 @@ def _micrograd_log(x: Any) -> Any:
 # ----- hand-written numpy ----------------------------------------------------------------
 def numpy_moons_step(weights: list[tuple], X: np.ndarray, y: np.ndarray) -> Callable[[int], float]:
     (w1, b1), (w2, b2), (w3, b3) = [(w.copy(), b.copy()) for w, b in weights]
+    params = (w1, b1, w2, b2, w3, b3)
     n = len(X)
 
     def step(k: int) -> float:
-        nonlocal w1, b1, w2, b2, w3, b3
         z1 = X @ w1.T + b1
         h1 = np.maximum(z1, 0)
         z2 = h1 @ w2.T + b2
@@ -346,12 +346,8 @@ def numpy_moons_step(weights: list[tuple], X: np.ndarray, y: np.ndarray) -> Call
         dz1 = (dz2 @ w2) * (z1 > 0)
         gw1, gb1 = dz1.T @ X, dz1.sum(0)
         lr = 1.0 - 0.9 * k / 100
-        w1 -= lr * (gw1 + 2e-4 * w1)
-        b1 -= lr * (gb1 + 2e-4 * b1)
-        w2 -= lr * (gw2 + 2e-4 * w2)
-        b2 -= lr * (gb2 + 2e-4 * b2)
-        w3 -= lr * (gw3 + 2e-4 * w3)
-        b3 -= lr * (gb3 + 2e-4 * b3)
+        for p, g in zip(params, (gw1, gb1, gw2, gb2, gw3, gb3)):
+            p -= lr * (g + 2e-4 * p)
         return float(loss)
 
     return step
@@ -359,6 +355,7 @@ def numpy_moons_step(weights: list[tuple], X: np.ndarray, y: np.ndarray) -> Call
 
 def numpy_digits_epoch(weights: list[tuple], X: np.ndarray, y: np.ndarray) -> Callable[..., float]:
     (w1, b1), (w2, b2) = [(w.copy(), b.copy()) for w, b in weights]
+    params = (w1, b1, w2, b2)
     onehot = np.eye(10)[y]
 
     def epoch(max_batches: int | None = None) -> float:
@@ -377,10 +374,8 @@ def numpy_digits_epoch(weights: list[tuple], X: np.ndarray, y: np.ndarray) -> Ca
             gw2, gb2 = dlogits.T @ h1, dlogits.sum(0)
             dz1 = (dlogits @ w2) * (z1 > 0)
             gw1, gb1 = dz1.T @ xb, dz1.sum(0)
-            w1 -= 0.1 * gw1
-            b1 -= 0.1 * gb1
-            w2 -= 0.1 * gw2
-            b2 -= 0.1 * gb2
+            for p, g in zip(params, (gw1, gb1, gw2, gb2)):
+                p -= 0.1 * g
         return loss
 
     return epoch
