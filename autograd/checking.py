@@ -1,0 +1,225 @@
+"""``chainrule check``: property-check the derivatives of every op in the table.
+
+For each op (yours included, once the module that registers it is imported),
+Hypothesis draws random expression graphs that use it (:func:`autograd.strategies.expressions`)
+and compares backward's first and second derivatives with central differences.
+A failure is shrunk to a minimal graph and printed as a formula with its table.
+
+Needs Hypothesis (``pip install chainrule[test]``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from .gradcheck import GradcheckError, GradientRow, compare_gradients, gradcheck, graph_function
+from .operation import REGISTRY, Op
+
+__all__ = ["OpCheck", "check_command", "check_op", "import_user_module"]
+
+EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
+
+
+@dataclass
+class OpCheck:
+    """The result of property-checking one op."""
+
+    name: str
+    examples: int  # graphs tried (up to and including the first failure)
+    max_abs_error: float
+    max_rel_error: float  # among derivatives larger than ATOL; smaller ones are judged absolutely
+    failure: str | None = None  # the minimal failing graph and its table
+
+    @property
+    def passed(self) -> bool:
+        return self.failure is None
+
+
+def check_op(op: Op | str, examples: int = 200, *, order: int = 2) -> OpCheck:
+    """Property-check ``op`` on ``examples`` random graphs that use it (deterministic)."""
+    from hypothesis import HealthCheck, Phase, find, settings
+    from hypothesis.errors import NoSuchExample, Unsatisfiable
+
+    from .strategies import expressions
+
+    op = op if isinstance(op, Op) else REGISTRY[op]
+    stats = OpCheck(op.name, 0, 0.0, 0.0)
+    failed = False
+
+    def fails(expr) -> bool:
+        nonlocal failed
+        try:
+            rows = _rows(expr, order)
+        except Exception:  # noqa: BLE001 - an op that raises fails the check; shown below
+            bad = True
+        else:
+            bad = not all(row.ok for row in rows)
+            if not failed:
+                _record(stats, rows)
+        if not failed:
+            stats.examples += 1
+            failed = bad
+        return bad
+
+    config = settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    try:
+        minimal = find(expressions(ops=[op]), fails, settings=config)
+    except NoSuchExample:
+        return stats
+    except Unsatisfiable:
+        stats.failure = f"could not draw a graph where {op.name} is defined and smooth"
+        return stats
+    except Exception as exc:  # noqa: BLE001 - e.g. the op's forward rule raised while drawing
+        stats.failure = f"drawing graphs that use {op.name} failed: {type(exc).__name__}: {exc}"
+        return stats
+    stats.failure = _explain(minimal, order)
+    return stats
+
+
+def _rows(expr, order: int) -> list[GradientRow]:
+    return compare_gradients(
+        graph_function(expr.output, expr.inputs), _leaves(expr), EPS, ATOL, RTOL, order
+    )
+
+
+def _leaves(expr) -> list:
+    from .engine import Value
+
+    return [Value(x.data, label=x.label) for x in expr.inputs]
+
+
+def _record(stats: OpCheck, rows: Sequence[GradientRow]) -> None:
+    for row in rows:
+        if math.isfinite(row.abs_error):
+            stats.max_abs_error = max(stats.max_abs_error, row.abs_error)
+        if max(abs(row.analytic), abs(row.numeric)) > ATOL and math.isfinite(row.rel_error):
+            stats.max_rel_error = max(stats.max_rel_error, row.rel_error)
+
+
+def _explain(expr, order: int) -> str:
+    """The minimal failing graph: its formula and gradcheck's table (or the error it raised)."""
+    try:
+        gradcheck(graph_function(expr.output, expr.inputs), _leaves(expr), EPS, ATOL, RTOL, order)
+    except GradcheckError as exc:
+        text = f"minimal failing graph: {expr!r}\n{exc}"
+        first_order_ok = all(row.ok for row in exc.rows if ", " not in row.name)
+        if first_order_ok:
+            text += (
+                "\n  First derivatives agree; second derivatives do not. Write derivative rules "
+                "with operators and table ops (autograd.ops.cos, not math.cos) so they also "
+                "work on Values."
+            )
+        return text
+    except Exception as exc:  # noqa: BLE001 - report whatever the op raised
+        return f"minimal failing graph: {expr!r}\n  raised {type(exc).__name__}: {exc}"
+    return (
+        f"minimal failing graph: {expr!r}\n"
+        "  failed during the search but passes on replay (a non-deterministic op?)"
+    )
+
+
+# ----- the command ------------------------------------------------------------------------------
+def import_user_module(name: str) -> None:
+    """Import a module by name (``my_ops``, ``pkg.ops``) or by file path (``ops/mine.py``)."""
+    if name.endswith(".py") or os.sep in name:
+        path = Path(name)
+        if not path.is_file():
+            raise ModuleNotFoundError(f"no such file: {name}")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module
+        spec.loader.exec_module(module)
+        return
+    here = os.getcwd()
+    added = here not in sys.path
+    if added:  # the console script does not put the current folder on the path
+        sys.path.insert(0, here)
+    try:
+        importlib.import_module(name)
+    finally:
+        if added:
+            sys.path.remove(here)
+
+
+def check_command(
+    modules: list[str],
+    examples: int,
+    ops: list[str] | None,
+    *,
+    out: TextIO | None = None,
+) -> int:
+    """Run ``chainrule check``: 0 when every op passes, 1 on a failure, 2 on bad usage."""
+    out = out or sys.stdout
+    err = sys.stderr
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError:
+        print("chainrule check needs Hypothesis: pip install 'chainrule[test]'", file=err)
+        return 2
+    if examples < 1:
+        print(f"chainrule check: --examples must be at least 1, got {examples}", file=err)
+        return 2
+    for name in modules:
+        try:
+            import_user_module(name)
+        except Exception as exc:  # noqa: BLE001 - any import failure is the user's module
+            print(f"chainrule check: cannot import {name!r}: {type(exc).__name__}: {exc}", file=err)
+            return 2
+    if ops:
+        unknown = [name for name in ops if name not in REGISTRY]
+        if unknown:
+            print(
+                f"chainrule check: no op named {', '.join(map(repr, unknown))}; "
+                f"known ops: {', '.join(REGISTRY)}",
+                file=err,
+            )
+            return 2
+        selected = [REGISTRY[name] for name in dict.fromkeys(ops)]
+    else:
+        selected = list(REGISTRY.values())
+
+    print(
+        f"chainrule check: {len(selected)} ops, up to {examples} random graphs each; "
+        f"first and second derivatives against central differences "
+        f"(eps={EPS:g}, atol={ATOL:g}, rtol={RTOL:g})\n",
+        file=out,
+    )
+    width = max(len("op"), *(len(op.name) for op in selected))
+    print(
+        f"{'op':<{width}}  {'examples':>8}  {'max abs error':>13}  {'max rel error':>13}  result",
+        file=out,
+    )
+    results = []
+    for op in selected:
+        result = check_op(op, examples)
+        results.append(result)
+        print(
+            f"{result.name:<{width}}  {result.examples:>8}  {result.max_abs_error:>13.2e}  "
+            f"{result.max_rel_error:>13.2e}  {'pass' if result.passed else 'FAIL'}",
+            file=out,
+            flush=True,
+        )
+    failures = [r for r in results if not r.passed]
+    for result in failures:
+        print(f"\n{result.name}: {result.failure}", file=out)
+    if failures:
+        print(f"\n{len(failures)} of {len(results)} ops failed.", file=out)
+        return 1
+    print(f"\nall {len(results)} ops passed.", file=out)
+    return 0
