@@ -1,1 +1,34 @@
-"""chainrule's visualizer: computation graphs as pictures, and the command line."""
+"""chainrule's visualizer: computation graphs as pictures, backprop as frames, training plots.
+
+>>> from autograd import Value
+>>> import viz
+>>> x = Value(2.0, label="x"); w = Value(-3.0, label="w")
+>>> y = (x * w).tanh(); y.backward()
+>>> viz.draw_graph(y)                     # a graphviz.Digraph (shows inline in Jupyter)
+>>> viz.render(y, "graph.png")            # format from the suffix: .png .svg .pdf
+>>> viz.animate_backward(y, "backprop.gif")
+
+Plots (``plot_history``, ``plot_decision_boundary``) need matplotlib, the optional
+extra ``chainrule[plot]``, imported on first use; GIFs need Pillow (``chainrule[gif]``).
+"""
+
+from .animate import animate_backward, backward_frames
+from .draw import draw_dot, draw_graph
+from .large import GraphTooLargeError
+from .plots import plot_decision_boundary, plot_history
+from .render import GraphvizNotFoundError, RenderError, render
+from .style import format_number
+
+__all__ = [
+    "GraphTooLargeError",
+    "GraphvizNotFoundError",
+    "RenderError",
+    "animate_backward",
+    "backward_frames",
+    "draw_dot",
+    "draw_graph",
+    "format_number",
+    "plot_decision_boundary",
+    "plot_history",
+    "render",
+]

@@ -1,0 +1,636 @@
+"""Computation graphs as Graphviz digraphs: data and gradient on every node.
+
+``draw_graph(root)`` returns a :class:`graphviz.Digraph`; in Jupyter it displays
+inline, and :func:`viz.render` writes it to PNG, SVG or PDF. Each value is a box
+``name | data | grad`` and each op a small ellipse between its inputs and its
+result, as in micrograd's notebook. The same graph always gives the same DOT
+text: node ids follow the engine's stable topological order.
+
+Roles (the colour of the name cell):
+
+* **output**: the root (or roots) being drawn;
+* **input**: the leaves passed as ``inputs=``;
+* **parameter**: the leaves passed as ``params=`` or belonging to ``model=``
+  (a model's parameters are named by ``named_parameters()``, shortened to the
+  part after the module inside a module's cluster: ``w.1``);
+  when neither is given, every *labelled* leaf counts as a parameter;
+* **constant**: the other unlabelled leaves, i.e. the plain numbers an expression
+  used (``2 * x``); with ``params=``/``model=`` given, labelled leaves that are
+  not parameters are inputs;
+* everything else is an intermediate result (white).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import graphviz
+
+from autograd import Value
+from autograd.explain import node_names
+
+from . import large
+from .labels import escape, html_label
+from .style import (
+    EDGE_HIGHLIGHT,
+    FONT,
+    HIGHLIGHT,
+    JUST_UPDATED,
+    MONO,
+    OP_FILL,
+    ROLE_COLORS,
+    ROLE_NAMES,
+    format_number,
+    gradient_color,
+    text_color,
+)
+
+__all__ = ["draw_dot", "draw_graph"]
+
+RANKDIRS = ("LR", "TB", "RL", "BT")
+NBSP = "\u00a0"
+COLLAPSED_FILL = "#e4d7f5"
+_CLUSTER_STYLE = {
+    "style": "rounded,dashed",
+    "color": "#888888",
+    "margin": "4",
+    "fontcolor": "#555555",
+    "fontsize": "10",
+    "labeljust": "l",
+}
+_TABLE = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
+
+
+@dataclass
+class Frame:
+    """What one backprop frame shows instead of the nodes' current grads (see viz.animate).
+
+    ``grads`` maps ``id(node)`` to the gradient shown (None: not reached yet);
+    ``current`` is the node being processed; ``updated`` the nodes that just
+    received a contribution. ``grad_width`` pads each grad to a fixed number of
+    characters (in a monospace font) so that every frame has the same layout.
+    """
+
+    grads: dict[int, float | None]
+    current: int | None
+    updated: set[int]
+    caption: str
+    scale: float
+    grad_width: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Options:
+    format: str
+    rankdir: str
+    local_grads: bool
+    roles: bool
+    grad_colors: bool
+    legend: bool
+    inputs: set[int]
+    params: set[int]
+    model: Any
+    clusters: bool
+    collapse: list[str] | None
+    focus: Value | str | None
+    depth: int
+    max_nodes: int | None
+    precision: int
+    title: str | None
+
+
+def draw_graph(
+    root: Value | Sequence[Value],
+    *,
+    format: str = "svg",  # noqa: A002 - micrograd's name
+    rankdir: str = "LR",
+    local_grads: bool = False,
+    roles: bool = True,
+    grad_colors: bool = True,
+    legend: bool | None = None,
+    inputs: Iterable[Value] = (),
+    params: Iterable[Value] = (),
+    model: Any = None,
+    clusters: bool | None = None,
+    collapse: str | Iterable[str] | None = None,
+    focus: Value | str | None = None,
+    depth: int = 2,
+    max_nodes: int | None = large.DEFAULT_MAX_NODES,
+    precision: int = 4,
+    title: str | None = None,
+) -> graphviz.Digraph:
+    """The computation graph of ``root`` as a :class:`graphviz.Digraph`.
+
+    * ``format``/``rankdir``: output format when the digraph renders itself, and
+      the direction of the layout (``"LR"`` left to right, ``"TB"`` top to bottom).
+    * ``local_grads``: label each input edge with the op's local derivative
+      d out / d in (read from the op table).
+    * ``roles``, ``grad_colors``, ``legend``: colour names by role (input,
+      parameter, constant, output), gradients on a diverging scale (blue < 0 <
+      red, strength ~ sqrt(|grad| / max |grad|)), and draw a legend.
+    * ``inputs``, ``params``, ``model``: which leaves are inputs and parameters.
+      ``model`` (anything with ``named_parameters()``, such as ``nn.MLP``) also
+      names its parameters and groups nodes into one cluster per module
+      (``clusters=False`` turns that off).
+    * ``collapse``: module-name patterns (``"layers.*"``, ``"layers.*.neurons.*"``)
+      whose modules are drawn as one summary node each (needs ``model``).
+    * ``focus``, ``depth``: draw only the nodes within ``depth`` steps of one
+      node (a Value or its name); cut edges end in "more" stubs.
+    * ``max_nodes``: refuse to draw more nodes than this (None: no limit), with
+      a message suggesting ``collapse`` or ``focus``.
+    * ``precision``: significant digits of data and grad; ``title``: a caption.
+    """
+    options = _options(
+        format=format, rankdir=rankdir, local_grads=local_grads, roles=roles,
+        grad_colors=grad_colors, legend=legend, inputs=inputs, params=params, model=model,
+        clusters=clusters, collapse=collapse, focus=focus, depth=depth, max_nodes=max_nodes,
+        precision=precision, title=title,
+    )  # fmt: skip
+    return _Drawing(_roots(root), options).build()
+
+
+def draw_frame(root: Value, frame: Frame, **options: Any) -> graphviz.Digraph:
+    """One backprop frame: the drawing of ``root`` with ``frame``'s grads and highlights."""
+    unknown = set(options) - set(_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown drawing option(s): {', '.join(sorted(unknown))}")
+    return _Drawing(_roots(root), _options(**{**_DEFAULTS, **options}), frame).build()
+
+
+def draw_dot(
+    root: Value,
+    format: str = "svg",  # noqa: A002 - micrograd's name
+    rankdir: str = "LR",
+    **options: Any,
+) -> graphviz.Digraph:
+    """micrograd's notebook helper: ``draw_dot(root, format='svg', rankdir='LR')``.
+
+    The same picture as :func:`draw_graph`; extra keywords are passed on to it.
+    """
+    return draw_graph(root, format=format, rankdir=rankdir, **options)
+
+
+_DEFAULTS = {
+    name: p.default
+    for name, p in inspect.signature(draw_graph).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY
+}
+
+
+# ----- checking the arguments -----------------------------------------------------------
+def _roots(root: Value | Sequence[Value]) -> list[Value]:
+    if isinstance(root, Value):
+        return [root]
+    if isinstance(root, (str, bytes)) or not isinstance(root, Iterable):
+        raise TypeError(f"draw a Value (or a list of Values), not {type(root).__name__}")
+    roots = list(root)
+    if not roots:
+        raise ValueError("nothing to draw: the list of roots is empty")
+    for r in roots:
+        if not isinstance(r, Value):
+            raise TypeError(f"draw Values; the list holds a {type(r).__name__}")
+    return roots
+
+
+def _value_ids(values: Iterable[Value], what: str) -> set[int]:
+    if isinstance(values, Value):
+        values = [values]
+    ids = set()
+    for v in values:
+        if not isinstance(v, Value):
+            raise TypeError(f"{what}= takes Values, got a {type(v).__name__}")
+        ids.add(id(v))
+    return ids
+
+
+def _options(**kw: Any) -> _Options:
+    if kw["rankdir"] not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {kw['rankdir']!r}")
+    precision = kw["precision"]
+    if isinstance(precision, bool) or not isinstance(precision, int) or not 1 <= precision <= 17:
+        raise ValueError(f"precision must be a whole number from 1 to 17, got {precision!r}")
+    max_nodes = kw["max_nodes"]
+    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int)):
+        raise TypeError(f"max_nodes must be a whole number or None, got {max_nodes!r}")
+    collapse = kw["collapse"]
+    if collapse is not None:
+        collapse = [collapse] if isinstance(collapse, str) else [str(p) for p in collapse]
+        if kw["model"] is None:
+            raise ValueError(
+                "collapse= needs model=...: module names come from model.named_parameters()"
+            )
+    legend = kw["legend"]
+    return _Options(
+        format=kw["format"],
+        rankdir=kw["rankdir"],
+        local_grads=bool(kw["local_grads"]),
+        roles=bool(kw["roles"]),
+        grad_colors=bool(kw["grad_colors"]),
+        legend=(kw["roles"] or kw["grad_colors"]) if legend is None else bool(legend),
+        inputs=_value_ids(kw["inputs"], "inputs"),
+        params=_value_ids(kw["params"], "params"),
+        model=kw["model"],
+        clusters=(kw["model"] is not None) if kw["clusters"] is None else bool(kw["clusters"]),
+        collapse=collapse,
+        focus=kw["focus"],
+        depth=kw["depth"],
+        max_nodes=max_nodes,
+        precision=precision,
+        title=kw["title"],
+    )
+
+
+def topological_union(roots: Sequence[Value]) -> list[Value]:
+    """Every node the roots depend on, parents first, in the engine's stable order."""
+    if len(roots) == 1:
+        return roots[0].topological_order()
+    seen: set[int] = set()
+    order: list[Value] = []
+    for r in roots:
+        for node in r.topological_order():
+            if id(node) not in seen:
+                seen.add(id(node))
+                order.append(node)
+    return order
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort ``layers.2`` before ``layers.10``."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in name.split("."))
+
+
+# ----- building the digraph -------------------------------------------------------------
+class _Cluster:
+    """A module's cluster: the statements inside it and the clusters nested in it."""
+
+    def __init__(self) -> None:
+        self.statements: list[Callable[[graphviz.Digraph], None]] = []
+        self.children: dict[str, _Cluster] = {}
+
+
+class _Drawing:
+    """One drawing: decides what is visible, then writes nodes, clusters and edges."""
+
+    def __init__(self, roots: list[Value], options: _Options, frame: Frame | None = None):
+        self.roots = roots
+        self.opt = options
+        self.frame = frame
+        self.topo = topological_union(roots)
+        self.index = {id(node): i for i, node in enumerate(self.topo)}
+        self.root_ids = {id(r) for r in roots}
+        auto_names = node_names(roots[0], self.topo)
+        self.param_names: dict[int, str] = {}
+        self.modules: dict[int, str] = {}
+        if options.model is not None:
+            self.param_names = large.parameter_names(options.model)
+            param_modules = {
+                key: large.module_of(name)
+                for key, name in self.param_names.items()
+                if key in self.index
+            }
+            self.modules = large.assign_modules(self.topo, param_modules)
+        self.names = {key: self._name(node, auto_names) for key, node in self._items()}
+        self.roles_seen: dict[str, None] = {}
+
+    def _items(self) -> Iterable[tuple[int, Value]]:
+        return ((id(node), node) for node in self.topo)
+
+    def _name(self, node: Value, auto_names: dict[int, str]) -> str:
+        key = id(node)
+        if key in self.param_names:  # the model's name says where the parameter lives
+            name = self.param_names[key]
+            module = self.modules.get(key, "")
+            if self.opt.clusters and module and name.startswith(module + "."):
+                return name[len(module) + 1 :]  # the cluster shows the module
+            return name
+        return node.label or auto_names[key]
+
+    # ----- what to draw -----------------------------------------------------------------
+    def _plan(self) -> None:
+        opt = self.opt
+        self.consumers = large.consumers_of(self.topo)
+        self.center: Value | None = None
+        if opt.focus is not None:
+            focus = opt.focus
+            if isinstance(focus, str):  # a model's full parameter name works too
+                by_param_name = {n: k for k, n in self.param_names.items() if k in self.index}
+                if focus in by_param_name:
+                    focus = self.topo[self.index[by_param_name[focus]]]
+            self.center, visible = large.select_focus(
+                self.topo, self.names, focus, opt.depth, self.consumers
+            )
+        else:
+            visible = set(self.index)
+        self.visible = [node for node in self.topo if id(node) in visible]
+        self.visible_ids = visible
+        self.groups: dict[int, str] = {}
+        if opt.collapse:
+            modules = {k: m for k, m in self.modules.items() if k in visible}
+            self.groups = large.collapse_groups(modules, opt.collapse)
+            if not self.groups:
+                known = large.known_modules(self.modules)
+                shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+                raise ValueError(
+                    f"collapse={opt.collapse!r} matches no module of this graph; "
+                    f"its modules are: {shown or '(none: no model parameter is used)'}"
+                )
+        ordered = sorted(set(self.groups.values()), key=natural_key)
+        self.group_ids = {g: f"g{i}" for i, g in enumerate(ordered)}
+        self._check_size()
+
+    def _check_size(self) -> None:
+        values = [n for n in self.visible if id(n) not in self.groups]
+        count = len(values) + sum(1 for n in values if n._prev) + len(self.group_ids)
+        if self.center is not None:
+            count += sum(
+                bool(self._hidden_parents(n)) + bool(self._hidden_consumers(n)) for n in values
+            )
+        limit = self.opt.max_nodes
+        if limit is not None and count > limit:
+            raise large.GraphTooLargeError(
+                large.too_large_message(count, len(values), limit, self.opt.model is not None)
+            )
+
+    def _hidden_parents(self, node: Value) -> int:
+        return len({id(p) for p in node._prev if id(p) not in self.visible_ids})
+
+    def _hidden_consumers(self, node: Value) -> int:
+        return sum(1 for c in self.consumers[id(node)] if id(c) not in self.visible_ids)
+
+    # ----- roles and colours ------------------------------------------------------------
+    def role(self, node: Value) -> str:
+        key = id(node)
+        if key in self.root_ids:
+            return "output"
+        if node._prev:
+            return "intermediate"
+        if key in self.opt.inputs:
+            return "input"
+        if key in self.opt.params or key in self.param_names:
+            return "parameter"
+        if node.label:
+            explicit = self.opt.params or self.opt.model is not None
+            return "input" if explicit else "parameter"
+        return "constant"
+
+    def grad_of(self, node: Value) -> float | None:
+        if self.frame is not None:
+            return self.frame.grads.get(id(node))
+        grad = node.grad
+        return float(getattr(grad, "data", grad))
+
+    def _scale(self) -> float:
+        if self.frame is not None:
+            return self.frame.scale
+        grads = (abs(g) for n in self.visible if (g := self.grad_of(n)) is not None)
+        return max((g for g in grads if math.isfinite(g)), default=0.0)
+
+    # ----- writing ----------------------------------------------------------------------
+    def build(self) -> graphviz.Digraph:
+        self._plan()
+        opt = self.opt
+        self.scale = self._scale()
+        graph = graphviz.Digraph(
+            format=opt.format,
+            graph_attr={"rankdir": opt.rankdir, "fontname": FONT, "nodesep": "0.15"},
+            node_attr={"fontname": FONT, "fontsize": "11"},
+            edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.7"},
+        )
+        caption = self._caption()
+        if caption:
+            graph.attr(label=html_label(caption), labelloc="t", labeljust="l")
+        top = _Cluster()
+        for node in self.visible:
+            key = id(node)
+            if key in self.groups:
+                continue
+            self._place(top, self._cluster_path(key)).append(
+                lambda g, node=node: self._value_node(g, node)
+            )
+        for group, gid in self.group_ids.items():
+            self._place(top, large.module_levels(group)[:-1] if opt.clusters else []).append(
+                lambda g, group=group, gid=gid: self._group_node(g, group, gid)
+            )
+        self._emit(graph, top, prefix="cluster")
+        self._edges(graph)
+        if opt.legend:
+            self._legend(graph)
+        return graph
+
+    def _caption(self) -> str:
+        parts = []
+        if self.opt.title:
+            parts.append(f"<B>{escape(self.opt.title)}</B>")
+        if self.frame is not None and self.frame.caption:
+            lines = self.frame.caption.split("\n")
+            text = "".join(f'{escape(line)}<BR ALIGN="LEFT"/>' for line in lines)
+            parts.append(f'<FONT FACE="{MONO}" POINT-SIZE="11">{text}</FONT>')
+        return "<BR/>".join(parts)
+
+    def _cluster_path(self, key: int) -> list[str]:
+        if not self.opt.clusters or key not in self.modules:
+            return []
+        return large.module_levels(self.modules[key])
+
+    @staticmethod
+    def _place(top: _Cluster, path: list[str]) -> list[Callable[[graphviz.Digraph], None]]:
+        cluster = top
+        for level in path:
+            cluster = cluster.children.setdefault(level, _Cluster())
+        return cluster.statements
+
+    def _emit(self, graph: graphviz.Digraph, cluster: _Cluster, prefix: str) -> None:
+        for write in cluster.statements:
+            write(graph)
+        children = sorted(cluster.children.items(), key=lambda item: natural_key(item[0]))
+        for i, (module, child) in enumerate(children):
+            name = f"{prefix}_{i}"
+            with graph.subgraph(name=name) as sub:
+                sub.attr(label=html_label(escape(module)), **_CLUSTER_STYLE)
+                self._emit(sub, child, name)
+
+    def vid(self, node: Value) -> str:
+        return f"n{self.index[id(node)]}"
+
+    def _value_node(self, graph: graphviz.Digraph, node: Value) -> None:
+        key = id(node)
+        opt, frame = self.opt, self.frame
+        role = self.role(node)
+        self.roles_seen.setdefault(role)
+        name_fill = ROLE_COLORS[role] if opt.roles else "#ffffff"
+        if frame is not None and key == frame.current:
+            name_fill = HIGHLIGHT
+        name = escape(self.names[key])
+        if node is self.center:
+            name = f"<B>{name}</B>"
+        data = escape(format_number(node.data, opt.precision))
+        cells = [
+            f'<TD BGCOLOR="{name_fill}">{name}</TD>',
+            f"<TD>data {data}</TD>",
+            self._grad_cell(node),
+        ]
+        border = ' BORDER="2" COLOR="#ff9f1c"' if node is self.center else ' BORDER="0"'
+        table = (
+            f'<TABLE{border} CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
+            f"<TR>{''.join(cells)}</TR></TABLE>"
+        )
+        graph.node(self.vid(node), label=html_label(table), shape="plain")
+        if node._prev:
+            fill = HIGHLIGHT if frame is not None and key == frame.current else OP_FILL
+            graph.node(
+                self.vid(node) + "op", label=html_label(escape(str(node._op))),
+                shape="ellipse", style="filled", fillcolor=fill, margin="0.03,0.01",
+                width="0.3", height="0.25",
+            )  # fmt: skip
+
+    def _grad_cell(self, node: Value) -> str:
+        opt, frame = self.opt, self.frame
+        grad = self.grad_of(node)
+        text = "?" if grad is None else format_number(grad, opt.precision)
+        fill, ink = "#ffffff", "#000000"
+        if grad is not None and opt.grad_colors:
+            fill, ink = gradient_color(grad, self.scale), text_color(grad, self.scale)
+        if frame is None:
+            return f'<TD BGCOLOR="{fill}"><FONT COLOR="{ink}">grad {escape(text)}</FONT></TD>'
+        # Fixed width and no border changes: every frame keeps the same layout.
+        width = frame.grad_width.get(id(node), len(text))
+        padded = escape(text.rjust(width, NBSP))
+        if id(node) in frame.updated:
+            if not opt.grad_colors:
+                fill = JUST_UPDATED
+            return (
+                f'<TD BGCOLOR="{fill}" COLOR="{EDGE_HIGHLIGHT}"><FONT FACE="{MONO}" '
+                f'COLOR="{ink}"><B>grad {padded}</B></FONT></TD>'
+            )
+        return f'<TD BGCOLOR="{fill}"><FONT FACE="{MONO}" COLOR="{ink}">grad {padded}</FONT></TD>'
+
+    def _group_node(self, graph: graphviz.Digraph, group: str, gid: str) -> None:
+        members = [n for n in self.visible if self.groups.get(id(n)) == group]
+        n_params = sum(1 for n in members if id(n) in self.param_names)
+        exits = [n for n in members if self._leaves_group(n, group)]
+        rows = [
+            f'<TR><TD BGCOLOR="{COLLAPSED_FILL}"><B>{escape(group)}</B></TD></TR>',
+            f"<TR><TD>{len(members)} values, {n_params} parameters</TD></TR>",
+        ]
+        if len(exits) == 1:
+            out = exits[0]
+            grad = self.grad_of(out)
+            rows.append(
+                f"<TR><TD>out: data {escape(format_number(out.data, self.opt.precision))}"
+                f" grad {escape(format_number(grad, self.opt.precision))}</TD></TR>"
+            )
+        param_grads = [
+            abs(g) for n in members if id(n) in self.param_names
+            if (g := self.grad_of(n)) is not None
+        ]  # fmt: skip
+        if param_grads:
+            biggest = format_number(max(param_grads), self.opt.precision)
+            rows.append(f"<TR><TD>max |grad| of parameters {escape(biggest)}</TD></TR>")
+        table = f"{_TABLE}{''.join(rows)}</TABLE>"
+        graph.node(gid, label=html_label(table), shape="plain")
+
+    def _leaves_group(self, node: Value, group: str) -> bool:
+        if id(node) in self.root_ids:
+            return True
+        return any(self.groups.get(id(c)) != group for c in self.consumers[id(node)])
+
+    def _edges(self, graph: graphviz.Digraph) -> None:
+        frame = self.frame
+        done: set[tuple[str, str]] = set()
+        for node in self.visible:
+            key = id(node)
+            group = self.groups.get(key)
+            if not node._prev:
+                continue
+            head = self.group_ids[group] if group else self.vid(node) + "op"
+            if not group:
+                graph.edge(self.vid(node) + "op", self.vid(node))
+            local = self._local_grads(node) if self.opt.local_grads and not group else None
+            for i, parent in enumerate(node._prev):
+                if id(parent) not in self.visible_ids:
+                    continue
+                parent_group = self.groups.get(id(parent))
+                tail = self.group_ids[parent_group] if parent_group else self.vid(parent)
+                if group or parent_group:
+                    if tail == head or (tail, head) in done:
+                        continue
+                    done.add((tail, head))
+                    graph.edge(tail, head)
+                    continue
+                attrs: dict[str, str] = {}
+                if local is not None:
+                    text = f"∂{self.names[key]}/∂{self.names[id(parent)]} = {local[i]}"
+                    attrs.update(label=html_label(escape(text)), fontcolor="#444444")
+                if frame is not None and key == frame.current:
+                    attrs.update(color=EDGE_HIGHLIGHT, penwidth="2.5")
+                graph.edge(tail, head, **attrs)
+            if self.center is not None and not group:
+                self._stubs(graph, node)
+        if self.center is not None:
+            for node in self.visible:
+                if not node._prev and id(node) not in self.groups:
+                    self._stubs(graph, node)
+
+    def _stubs(self, graph: graphviz.Digraph, node: Value) -> None:
+        hidden_in, hidden_out = self._hidden_parents(node), self._hidden_consumers(node)
+        stub = {"shape": "plaintext", "fontcolor": "#777777", "fontsize": "9"}
+        if hidden_in:
+            sid = self.vid(node) + "in"
+            graph.node(sid, label=html_label(escape(f"{hidden_in} more")), **stub)
+            graph.edge(sid, self.vid(node) + "op", style="dashed", color="#999999")
+        if hidden_out:
+            sid = self.vid(node) + "out"
+            graph.node(sid, label=html_label(escape(f"{hidden_out} more")), **stub)
+            graph.edge(self.vid(node), sid, style="dashed", color="#999999")
+
+    def _local_grads(self, node: Value) -> list[str]:
+        args = [p.data for p in node._prev]
+        try:
+            values = node._op.local_grads(args, node.data)
+        except (ArithmeticError, ValueError):
+            return ["undefined"] * len(args)
+        return [format_number(v, self.opt.precision) for v in values]
+
+    def _legend(self, graph: graphviz.Digraph) -> None:
+        rows = []
+        if self.opt.roles:
+            roles = [r for r in ROLE_COLORS if r in self.roles_seen and r != "intermediate"]
+            if roles:
+                cells = "".join(
+                    f'<TD BGCOLOR="{ROLE_COLORS[r]}">{ROLE_NAMES[r]}</TD>' for r in roles
+                )
+                rows.append(f"<TR>{cells}</TR>")
+        if self.group_ids:
+            rows.append(f'<TR><TD BGCOLOR="{COLLAPSED_FILL}">collapsed module</TD></TR>')
+        if self.opt.grad_colors:
+            rows.append(f"<TR>{self._scale_cells()}</TR>")
+        if not rows:
+            return
+        inner = "".join(
+            f'<TR><TD BORDER="0"><TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" '
+            f'CELLPADDING="3">{row}</TABLE></TD></TR>'
+            for row in rows
+        )
+        table = (
+            f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2">'
+            f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="9">legend</FONT></TD></TR>{inner}</TABLE>'
+        )
+        graph.node("legend", label=html_label(table), shape="plain", fontsize="9")
+
+    def _scale_cells(self) -> str:
+        s = self.scale
+        if s == 0:
+            return "<TD>grad: all 0 so far (call backward())</TD>"
+        cells = []
+        for t in (-1.0, -0.25, 0.0, 0.25, 1.0):
+            g = t * s
+            text = format_number(g, 3) if t in (-1.0, 0.0, 1.0) else " "
+            cells.append(
+                f'<TD BGCOLOR="{gradient_color(g, s)}"><FONT COLOR="{text_color(g, s)}">'
+                f"{escape(text)}</FONT></TD>"
+            )
+        return "<TD>grad</TD>" + "".join(cells)
