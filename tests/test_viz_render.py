@@ -9,7 +9,7 @@ import graphviz
 import pytest
 
 import viz
-from viz.render import GraphvizNotFoundError, RenderError, render_bytes
+from viz.render import GraphvizNotFoundError, RenderError, RenderWarning, render_bytes
 
 from .test_viz_draw import neuron, png_size, svg_texts
 
@@ -81,6 +81,13 @@ def test_a_failed_render_leaves_the_old_file_whole(tmp_path):
         viz.render(broken, target)
     assert target.read_bytes() == b"the old picture"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.png"]  # no temporary files left
+
+
+def test_warnings_from_dot_reach_the_caller(tmp_path):
+    odd = graphviz.Digraph(body=["\ta [shape=no_such_shape]"])
+    with pytest.warns(RenderWarning, match="no_such_shape"):
+        path = viz.render(odd, tmp_path / "odd.svg")
+    assert "<svg" in path.read_text(encoding="utf-8")
 
 
 def test_missing_dot_gives_install_instructions(no_dot, tmp_path):

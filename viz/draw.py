@@ -30,7 +30,7 @@ from typing import Any
 
 import graphviz
 
-from autograd import Value
+from autograd import Op, Value
 from autograd.explain import node_names
 
 from . import large
@@ -509,27 +509,23 @@ class _Drawing:
         return f'<TD BGCOLOR="{fill}"><FONT FACE="{MONO}" COLOR="{ink}">grad {padded}</FONT></TD>'
 
     def _group_node(self, graph: graphviz.Digraph, group: str, gid: str) -> None:
+        """A collapsed module: its name, its size, and its output's data and grad."""
         members = [n for n in self.visible if self.groups.get(id(n)) == group]
         n_params = sum(1 for n in members if id(n) in self.param_names)
-        exits = [n for n in members if self._leaves_group(n, group)]
+        levels = large.module_levels(group)
+        title = group
+        if self.opt.clusters and len(levels) > 1:  # the enclosing cluster shows the rest
+            title = group[len(levels[-2]) + 1 :]
+        plural = "s" if n_params != 1 else ""
         rows = [
-            f'<TR><TD BGCOLOR="{COLLAPSED_FILL}"><B>{escape(group)}</B></TD></TR>',
-            f"<TR><TD>{len(members)} values, {n_params} parameters</TD></TR>",
+            f'<TR><TD COLSPAN="2" BGCOLOR="{COLLAPSED_FILL}"><B>{escape(title)}</B></TD></TR>',
+            f'<TR><TD COLSPAN="2">{len(members)} values, {n_params} parameter{plural}</TD></TR>',
         ]
-        if len(exits) == 1:
+        exits = [n for n in members if self._leaves_group(n, group)]
+        if len(exits) == 1:  # one output (a neuron's activation): show its numbers
             out = exits[0]
-            grad = self.grad_of(out)
-            rows.append(
-                f"<TR><TD>out: data {escape(format_number(out.data, self.opt.precision))}"
-                f" grad {escape(format_number(grad, self.opt.precision))}</TD></TR>"
-            )
-        param_grads = [
-            abs(g) for n in members if id(n) in self.param_names
-            if (g := self.grad_of(n)) is not None
-        ]  # fmt: skip
-        if param_grads:
-            biggest = format_number(max(param_grads), self.opt.precision)
-            rows.append(f"<TR><TD>max |grad| of parameters {escape(biggest)}</TD></TR>")
+            data = escape(format_number(out.data, self.opt.precision))
+            rows.append(f"<TR><TD>data {data}</TD>{self._grad_cell(out)}</TR>")
         table = f"{_TABLE}{''.join(rows)}</TABLE>"
         graph.node(gid, label=html_label(table), shape="plain")
 
@@ -589,8 +585,11 @@ class _Drawing:
 
     def _local_grads(self, node: Value) -> list[str]:
         args = [p.data for p in node._prev]
+        op = node._op
+        if not isinstance(op, Op):  # a node built by hand with a plain string as its op
+            return ["?"] * len(args)
         try:
-            values = node._op.local_grads(args, node.data)
+            values = op.local_grads(args, node.data)
         except (ArithmeticError, ValueError):
             return ["undefined"] * len(args)
         return [format_number(v, self.opt.precision) for v in values]

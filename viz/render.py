@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "FORMATS",
     "GraphvizNotFoundError",
     "RenderError",
+    "RenderWarning",
     "dot_source",
     "find_dot",
     "render",
@@ -48,6 +50,10 @@ INSTALL_HINT = (
 
 class GraphvizNotFoundError(RuntimeError):
     """Graphviz's ``dot`` program is not installed (or not on PATH)."""
+
+
+class RenderWarning(UserWarning):
+    """``dot`` succeeded but printed a warning (such as scaling down a huge bitmap)."""
 
 
 class RenderError(RuntimeError):
@@ -148,6 +154,9 @@ def render_bytes(
         message = result.stderr.decode("utf-8", "replace").strip()
         if result.returncode != 0:
             raise RenderError(f"dot failed (exit code {result.returncode}): {message}")
+        if message:  # e.g. "graph is too large for cairo-renderer bitmaps. Scaling by 0.5"
+            shown = message if message.startswith("dot") else f"dot: {message}"
+            warnings.warn(shown, RenderWarning, stacklevel=3)
         for fmt, file in files.items():
             if not file.exists() or file.stat().st_size == 0:
                 raise RenderError(f"dot wrote no {fmt} output: {message or 'no message'}")

@@ -1,0 +1,108 @@
+"""Generate the pictures the README and docs/viz.md show, into docs/images/.
+
+    python docs/make_images.py
+
+Needs Graphviz's ``dot``, Pillow (the GIF) and matplotlib (the training plots):
+``pip install -e ".[dev]"``. Every picture is deterministic (seeded models and data).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nn
+import viz
+from autograd import Value
+
+IMAGES = Path(__file__).resolve().parent / "images"
+
+
+def neuron() -> tuple[Value, list[Value]]:
+    """micrograd's neuron: o = tanh(x1*w1 + x2*w2 + b)."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o, [x1, x2]
+
+
+def mlp_loss(sizes: list[int], seed: int = 1) -> tuple[Value, nn.MLP, list[Value]]:
+    """One sample through an MLP and its squared error."""
+    model = nn.MLP(2, sizes, activation="tanh", seed=seed)
+    x = [Value(0.5, label="x1"), Value(-1.0, label="x2")]
+    loss = (model(x) - 1.0) ** 2
+    loss.label = "loss"
+    loss.backward()
+    return loss, model, x
+
+
+def main() -> int:
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
+
+    o, inputs = neuron()
+    o.backward()
+    made.append(viz.render(o, IMAGES / "neuron.png", inputs=inputs, local_grads=True, dpi=110))
+
+    o, inputs = neuron()
+    made.append(viz.animate_backward(o, IMAGES / "backprop.gif", inputs=inputs, dpi=90))
+
+    loss, model, x = mlp_loss([3, 1])
+    made.append(viz.render(loss, IMAGES / "mlp.png", model=model, inputs=x, dpi=90))
+
+    loss, model, x = mlp_loss([8, 8, 1])
+    made.append(
+        viz.render(
+            loss,
+            IMAGES / "mlp_collapsed.png",
+            model=model,
+            inputs=x,
+            collapse="layers.*.neurons.*",
+            dpi=90,
+        )
+    )
+
+    loss, model, x = mlp_loss([16, 16, 1])
+    weight = "layers.1.neurons.3.w.5"
+    made.append(
+        viz.render(
+            loss,
+            IMAGES / "focus.png",
+            model=model,
+            inputs=x,
+            focus=weight,
+            depth=2,
+            local_grads=True,
+            title=f"focus={weight!r}, depth=2",
+            dpi=100,
+        )
+    )
+
+    X, y = nn.datasets.make_moons(100, noise=0.1, seed=0)
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    history = nn.fit(
+        model, X, y, loss="hinge", optimizer=nn.SGD(model.parameters(), lr=0.1),
+        epochs=60, metrics=["accuracy"], validation=0.3, quiet=True, seed=0,
+    )  # fmt: skip
+    viz.plot_history(history, IMAGES / "history.png", title="MLP(2, [16, 16, 1]) on moons")
+    made.append(IMAGES / "history.png")
+    viz.plot_decision_boundary(
+        model.predict, X, y, IMAGES / "boundary.png", resolution=120, title="decision boundary"
+    )
+    made.append(IMAGES / "boundary.png")
+
+    for path in made:
+        print(f"wrote {path.relative_to(IMAGES.parent.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    status = main()
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    sys.exit(status)
