@@ -44,7 +44,7 @@ INSTALL_HINT = (
     "  conda:          conda install -c conda-forge graphviz\n"
     "  Windows:        winget install graphviz  (then add its bin folder to PATH)\n"
     "Without Graphviz you can still print a graph as text: value.tree(), or write "
-    "the DOT text with render(root, 'graph.dot')."
+    "the DOT text with viz.render(root, 'graph.dot')."
 )
 
 
