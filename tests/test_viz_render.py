@@ -83,6 +83,13 @@ def test_a_failed_render_leaves_the_old_file_whole(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.png"]  # no temporary files left
 
 
+def test_a_render_that_runs_too_long_is_stopped(tmp_path):
+    o, _ = neuron()
+    with pytest.raises(RenderError, match="did not finish within"):
+        viz.render(o, tmp_path / "g.png", timeout=1e-4)
+    assert not (tmp_path / "g.png").exists()
+
+
 def test_warnings_from_dot_reach_the_caller(tmp_path):
     odd = graphviz.Digraph(body=["\ta [shape=no_such_shape]"])
     with pytest.warns(RenderWarning, match="no_such_shape"):
