@@ -1,0 +1,212 @@
+"""Optimizers (SGD, Adam) and learning-rate schedules, as in PyTorch.
+
+>>> optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+>>> for epoch in range(100):
+...     optimizer.zero_grad()
+...     loss = ...; loss.backward()
+...     optimizer.step()
+
+Updates assign ``p.data`` directly, so they record no graph. A non-finite gradient
+raises before any parameter changes (training diverged: lower the learning rate).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+from autograd import Value
+
+from .module import Module
+
+__all__ = ["SGD", "Adam", "LRScheduler", "LinearDecay", "Optimizer", "StepDecay"]
+
+
+def _number(name: str, value: Any, *, positive: bool = False, below_one: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    value = float(value)
+    if positive and not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    if not positive and value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    if below_one and not value < 1:
+        raise ValueError(f"{name} must be < 1, got {value}")
+    return value
+
+
+class Optimizer:
+    """Holds the parameters and the learning rate ``lr`` (which schedules change)."""
+
+    def __init__(self, params: Iterable[Value] | Module, lr: float) -> None:
+        if isinstance(params, Module):
+            params = params.parameters()
+        if isinstance(params, Value):
+            raise TypeError("pass a list of parameters, e.g. model.parameters()")
+        unique: dict[int, Value] = {}
+        for p in params:
+            if not isinstance(p, Value):
+                raise TypeError(f"an optimizer updates Values, got {type(p).__name__}")
+            unique.setdefault(id(p), p)
+        if not unique:
+            raise ValueError("the optimizer got an empty parameter list")
+        self.params: list[Value] = list(unique.values())
+        self.lr = _number("lr", lr, positive=True)
+        self.steps = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr:g})"
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to 0 (leaf gradients accumulate otherwise)."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def _gradients(self) -> list[float]:
+        grads = [float(p.grad) for p in self.params]
+        if not math.isfinite(math.fsum(map(abs, grads))):
+            i = next(i for i, g in enumerate(grads) if not math.isfinite(g))
+            raise FloatingPointError(
+                f"the gradient of parameter {i} ({self.params[i]!r}) is {grads[i]}: "
+                "training diverged; lower the learning rate or scale the inputs"
+            )
+        return grads
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Gradient descent: ``p -= lr * g``, optionally with momentum and weight decay.
+
+    As PyTorch: ``g = grad + weight_decay * p``; with momentum ``v = momentum * v + g``
+    and the step uses ``v``.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Value] | Module,
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = _number("momentum", momentum, below_one=True)
+        self.weight_decay = _number("weight_decay", weight_decay)
+        self._velocity = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        grads = self._gradients()
+        lr, momentum, decay = self.lr, self.momentum, self.weight_decay
+        velocity = self._velocity
+        for i, p in enumerate(self.params):
+            g = grads[i]
+            if decay:
+                g += decay * p.data
+            if momentum:
+                g = velocity[i] = momentum * velocity[i] + g
+            p.data -= lr * g
+        self.steps += 1
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), step for step as PyTorch's ``torch.optim.Adam``."""
+
+    def __init__(
+        self,
+        params: Iterable[Value] | Module,
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        if not isinstance(betas, tuple | list) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair of numbers, got {betas!r}")
+        self.betas = (
+            _number("beta1", betas[0], below_one=True),
+            _number("beta2", betas[1], below_one=True),
+        )
+        self.eps = _number("eps", eps)
+        self.weight_decay = _number("weight_decay", weight_decay)
+        self._m = [0.0] * len(self.params)
+        self._v = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        grads = self._gradients()
+        self.steps += 1
+        beta1, beta2 = self.betas
+        step_size = self.lr / (1 - beta1**self.steps)
+        root_correction = math.sqrt(1 - beta2**self.steps)
+        eps, decay, m, v = self.eps, self.weight_decay, self._m, self._v
+        for i, p in enumerate(self.params):
+            g = grads[i]
+            if decay:
+                g += decay * p.data
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 - beta2) * g * g
+            p.data -= step_size * m[i] / (math.sqrt(v[i]) / root_correction + eps)
+
+
+# ----- learning-rate schedules -------------------------------------------------------------
+class LRScheduler:
+    """Changes ``optimizer.lr`` each time ``step()`` is called (once per epoch in fit)."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"a schedule needs an Optimizer, not {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.epoch = 0
+        optimizer.lr = self.lr_at(0)
+
+    def lr_at(self, epoch: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> None:
+        self.epoch += 1
+        self.optimizer.lr = self.lr_at(self.epoch)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(epoch={self.epoch}, lr={self.optimizer.lr:g})"
+
+
+class StepDecay(LRScheduler):
+    """``lr = base_lr * gamma ** (epoch // step_size)`` (PyTorch's StepLR)."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"step_size must be a positive int, got {step_size!r}")
+        self.step_size = step_size
+        self.gamma = _number("gamma", gamma, positive=True)
+        super().__init__(optimizer)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class LinearDecay(LRScheduler):
+    """From ``start_factor * base_lr`` to ``end_factor * base_lr`` over ``total_steps``,
+    then constant (PyTorch's LinearLR). micrograd's demo, ``lr = 1.0 - 0.9 * k / 100``, is
+    ``LinearDecay(SGD(params, lr=1.0), total_steps=100, end_factor=0.1)``."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        total_steps: int,
+        end_factor: float = 0.1,
+        start_factor: float = 1.0,
+    ) -> None:
+        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
+            raise ValueError(f"total_steps must be a positive int, got {total_steps!r}")
+        self.total_steps = total_steps
+        self.start_factor = _number("start_factor", start_factor, positive=True)
+        self.end_factor = _number("end_factor", end_factor)
+        super().__init__(optimizer)
+
+    def lr_at(self, epoch: int) -> float:
+        done = min(epoch, self.total_steps)
+        factor = self.start_factor - (self.start_factor - self.end_factor) * done / self.total_steps
+        return self.base_lr * factor
