@@ -9,9 +9,12 @@ of terms), plus a function form with PyTorch's name:
 2.5
 
 ``outputs`` is one model output per sample: a Value (one output) or a list of Values
-(one per output unit). ``targets`` has one entry per sample. Targets may also be Values
-in ``sample``, and no term branches on a target's value, so a loss can be compiled for
-batches once and reused. For ``'mean'`` the batch loss is ``scale(n, k) * sum(terms)``.
+(one per output unit). ``targets`` has one entry per sample.
+
+Built once, used for a whole batch: ``encode_targets(y, k)`` gives one row of numbers per
+sample (class labels become one-hot rows) and ``sample_encoded(output, row)`` builds the
+sample's term from a row of numbers *or Values*. No term branches on a target's value, so
+one graph serves every sample. For ``'mean'`` the batch loss is ``scale(n, k) * sum(terms)``.
 """
 
 from __future__ import annotations
@@ -112,6 +115,16 @@ class Loss:
         """Validate a batch's targets for a model with ``width`` outputs; return them
         in the form ``sample`` takes (e.g. -1/+1 for the hinge loss)."""
         return _float_targets(self.name, np.asarray(targets), width)
+
+    def encode_targets(self, targets: Any, width: int) -> np.ndarray:
+        """Targets as a float matrix with one row per sample, for graphs built once and
+        fed a batch (the compiled path); :meth:`sample_encoded` reads a row back."""
+        y = np.asarray(self.check_targets(targets, width), dtype=float)
+        return y.reshape(len(y), -1)
+
+    def sample_encoded(self, output: Output, row: Sequence[Any]) -> Value:
+        """The sample term from one row of :meth:`encode_targets` (numbers or Values)."""
+        return self.sample(output, row[0] if _is_number(output) else list(row))
 
     def terms_per_sample(self, width: int) -> int:
         """How many numbers a sample's term adds up ('mean' divides by n times this)."""
@@ -329,6 +342,14 @@ def _class_targets(name: str, targets: Any, width: int, allow_probabilities: boo
         raise type(exc)(f"{name}: {exc}") from None
 
 
+def _one_hot(y: np.ndarray, width: int) -> np.ndarray:
+    if y.ndim == 2:
+        return y.astype(float)
+    encoded = np.zeros((len(y), width))
+    encoded[np.arange(len(y)), y] = 1.0
+    return encoded
+
+
 class CrossEntropyLoss(Loss):
     """Categorical cross-entropy from logits: logsumexp(z) - z[t] (stable log-softmax).
 
@@ -349,6 +370,9 @@ class CrossEntropyLoss(Loss):
 
     def check_targets(self, targets: Any, width: int) -> np.ndarray:
         return _class_targets(self.name, targets, width, allow_probabilities=True)
+
+    def encode_targets(self, targets: Any, width: int) -> np.ndarray:
+        return _one_hot(self.check_targets(targets, width), width)
 
     def terms_per_sample(self, width: int) -> int:
         return 1
@@ -390,10 +414,20 @@ class HingeLoss(Loss):
     def sample(self, output: Output, target: Any) -> Value:
         if _is_number(output):
             return (self.margin - target * output).relu()
-        correct = output[target]
+        if isinstance(target, numbers.Integral):
+            correct = output[target]
+            return Value.sum(
+                [(self.margin - correct + s).relu() for j, s in enumerate(output) if j != target]
+            )
+        # a one-hot row: the same sum, without indexing (the true class's term gets weight 0)
+        correct = Value.sum([t * s for s, t in zip(output, target)])
         return Value.sum(
-            [(self.margin - correct + s).relu() for j, s in enumerate(output) if j != target]
+            [(1 - t) * (self.margin - correct + s).relu() for s, t in zip(output, target)]
         )
+
+    def encode_targets(self, targets: Any, width: int) -> np.ndarray:
+        y = self.check_targets(targets, width)
+        return _one_hot(y, width) if width > 1 else y.reshape(-1, 1)
 
     def check_targets(self, targets: Any, width: int) -> np.ndarray:
         if width > 1:

@@ -383,7 +383,9 @@ class Neuron(Module):
         seed: Seed = None,
     ) -> None:
         nin = _positive_int("nin", nin)
-        name = canonical_activation(activation or ("relu" if nonlin else "linear"))
+        if activation is None:
+            activation = "relu" if nonlin else "linear"
+        name = canonical_activation(activation)
         weights = init_weights(init, nin, fan_out, seed)
         self.w = [Value(v, label=f"w{i}") for i, v in enumerate(weights)]
         self.b = Value(0.0, label="b") if bias else None

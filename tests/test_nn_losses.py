@@ -289,3 +289,42 @@ def test_bce_clamp_agrees_with_pytorch_at_0_and_1(torch):
             torch.tensor([p], dtype=torch.float64), torch.tensor([t], dtype=torch.float64)
         )
         assert L.binary_cross_entropy([Value(p)], [t]).data == pytest.approx(theirs.item())
+
+
+# ----- one graph for every sample (the compiled path) ------------------------------------
+@pytest.mark.parametrize(
+    ("loss", "width", "targets"),
+    [
+        (L.MSELoss(), 1, [0.5, -1.0, 2.0, 0.0]),
+        (L.MSELoss(), 2, [[0.5, 1.0], [-1.0, 0.0], [2.0, 2.0], [0.0, 1.0]]),
+        (L.MAELoss(), 1, [0.5, -1.0, 2.0, 0.0]),
+        (L.HuberLoss(0.7), 1, [0.5, -1.0, 2.0, 0.0]),
+        (L.BCELoss(), 1, [1, 0, 1, 0]),
+        (L.BCEWithLogitsLoss(), 1, [1, 0, 0.3, 0]),
+        (L.HingeLoss(), 1, [1, 0, -1, 1]),
+        (L.HingeLoss(), 3, [0, 2, 1, 2]),
+        (L.CrossEntropyLoss(), 3, [0, 2, 1, 2]),
+        (L.NLLLoss(), 3, [0, 2, 1, 2]),
+    ],
+)
+def test_one_graph_built_with_value_targets_serves_every_sample(loss, width, targets):
+    from autograd.compiled import compile
+
+    rng = np.random.default_rng(0)
+    outputs = (
+        rng.uniform(0.05, 0.95, size=(4, width))
+        if loss.name == "bce"
+        else rng.normal(size=(4, width))
+    )
+    encoded = loss.encode_targets(targets, width)
+    assert encoded.shape[0] == 4
+    # the graph of one sample, built once with Values standing for outputs and targets
+    output_slots = [Value(0.5) for _ in range(width)]
+    target_slots = [Value(0.0) for _ in range(encoded.shape[1])]
+    term = loss.sample_encoded(output_slots[0] if width == 1 else output_slots, target_slots)
+    program = compile(term, output_slots + target_slots)
+    batch_terms = program.forward(np.hstack([outputs, encoded]))[:, 0]
+    prepared = loss.check_targets(targets, width).tolist()
+    rows = [Value(o[0]) if width == 1 else values(o) for o in outputs]
+    expected = [loss.sample(o, t).data for o, t in zip(rows, prepared)]
+    np.testing.assert_allclose(batch_terms, expected, rtol=1e-12, atol=1e-14)
