@@ -186,6 +186,7 @@ def test_tolerances_decide():
         (lambda: numerical_grad(lambda x: x, [1.0], method="back"), ValueError, "method"),
         (lambda: numerical_grad(lambda x: "y", [1.0]), TypeError, "must return a Value or a"),
         (lambda: numerical_grad(lambda x: x, ["a"]), TypeError, "inputs must be numbers"),
+        (lambda: numerical_grad(lambda x: x, 1e12, eps=1e-6), ValueError, "eps=1e-06 is too small"),
     ],
 )
 def test_bad_input_gives_a_clear_error(call, error, match):
