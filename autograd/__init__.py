@@ -8,7 +8,7 @@
 """
 
 from . import ops
-from .compiled import Program, compile  # noqa: A004 - autograd.compile, as torch.compile
+from .compiled import Program, compile
 from .custom import op, register_op, unregister_op
 from .engine import Value
 from .functional import grad, gradients, value_and_grad

@@ -344,6 +344,30 @@ def compile(  # noqa: A001 - the verb is the point
     return program
 
 
+def graph_signature(
+    outputs: Value | Sequence[Value], inputs: Sequence[Value], params: Sequence[Value] = ()
+) -> tuple:
+    """The shape of a graph: its ops, wiring and constants, with inputs and params by place.
+
+    Two graphs built for two samples have the same signature exactly when one
+    compiled program serves both; a difference means the graph depends on the
+    sample (dropout masks, ``if x.data > 0`` in Python, a constant taken from data).
+    """
+    outs = [outputs] if isinstance(outputs, Value) else list(outputs)
+    roles = {x: ("input", i) for i, x in enumerate(inputs)}
+    roles.update({p: ("param", i) for i, p in enumerate(params)})
+    index: dict[Value, int] = {}
+    shape = []
+    for i, node in enumerate(_merged_order(outs)):
+        index[node] = i
+        if node._prev:
+            shape.append((str(node._op), node._op.params, tuple(index[p] for p in node._prev)))
+        else:
+            shape.append(roles.get(node, ("constant", node.data)))
+    shape.append(tuple(index[o] for o in outs))
+    return tuple(shape)
+
+
 def _data_of(value: Value) -> float:
     return value.data
 

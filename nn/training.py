@@ -16,6 +16,7 @@ import gc
 import math
 import numbers
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -24,13 +25,14 @@ from tqdm.auto import tqdm
 
 from autograd import Value, no_grad
 
+from .compiled import CompiledStep, NotCompilable, describe
 from .data import batches, check_dataset, train_test_split
 from .losses import Loss, get_loss
 from .metrics import CLASSIFICATION_METRICS, get_metric
 from .module import Module, Perceptron, outputs_to_array
 from .optim import SGD, Adam, LRScheduler, Optimizer
 
-__all__ = ["ENGINES", "History", "ScalarStep", "evaluate", "fit"]
+__all__ = ["ENGINES", "CompiledStep", "History", "ScalarStep", "evaluate", "fit"]
 
 StepResult = tuple[float, np.ndarray]
 
@@ -43,7 +45,9 @@ class History:
     ``best_epoch`` is the index (into those lists) of the lowest monitored loss
     (``val_loss`` with validation data, else ``loss``); ``stopped_early`` says whether
     training ended before ``epochs`` and ``stop_reason`` why ('early_stopping',
-    'stop_at_loss' or None). ``seconds`` is the training time.
+    'stop_at_loss' or None). ``seconds`` is the training time. ``engine`` says
+    which engine trained ('compiled' or 'scalar'), ``engine_note`` why or how, and
+    ``compile_seconds`` what compiling cost.
     """
 
     def __init__(self) -> None:
@@ -53,6 +57,9 @@ class History:
         self.best_epoch: int | None = None
         self.monitor = "loss"
         self.seconds = 0.0
+        self.engine = "scalar"
+        self.engine_note: str | None = None
+        self.compile_seconds = 0.0
 
     def append(self, name: str, value: float) -> None:
         self._logs.setdefault(name, []).append(float(value))
@@ -124,21 +131,37 @@ class ScalarStep:
         return total.data, outputs_to_array(outputs)
 
 
-ENGINES: dict[str, type] = {"scalar": ScalarStep}
-"""Step-function classes by engine name; ``engine='auto'`` uses ``'scalar'``."""
+ENGINES = ("auto", "compiled", "scalar")
 
 
 def _make_step(
-    engine: str, model: Module, loss: Loss, optimizer: Optimizer, penalty: Any
+    engine: str,
+    model: Module,
+    loss: Loss,
+    optimizer: Optimizer,
+    penalty: Any,
+    data: tuple[np.ndarray, np.ndarray, int],
+    history: History,
 ) -> Callable[[np.ndarray, np.ndarray], StepResult]:
-    name = "scalar" if engine == "auto" else engine
-    if name not in ENGINES:
-        if name == "compiled":
-            raise NotImplementedError(
-                "engine='compiled' is not available in fit yet; use engine='scalar'"
-            )
-        raise ValueError(f"engine must be 'auto' or one of {sorted(ENGINES)}, got {engine!r}")
-    return ENGINES[name](model, loss, optimizer, penalty)
+    """The step function for ``engine``; 'auto' compiles where the model allows."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    history.engine = "scalar"
+    if engine == "scalar":
+        return ScalarStep(model, loss, optimizer, penalty)
+    step = CompiledStep(model, loss, optimizer, penalty)
+    try:
+        program = step.prepare(*data)
+    except NotCompilable as exc:
+        if engine == "compiled":
+            raise NotCompilable(f"engine='compiled' cannot be used: {exc}") from None
+        history.engine_note = f"fit uses the scalar engine: {exc}"
+        warnings.warn(history.engine_note, RuntimeWarning, stacklevel=3)
+        return ScalarStep(model, loss, optimizer, penalty)
+    history.engine = "compiled"
+    history.compile_seconds = program.compile_seconds
+    history.engine_note = describe(program)
+    return step
 
 
 # ----- checks --------------------------------------------------------------------------------
@@ -311,7 +334,11 @@ def fit(
     * ``penalty``: ``f(model) -> Value`` added to every step's loss, e.g. ``nn.L2(1e-4)``.
     * ``scheduler``: a learning-rate schedule, stepped after every epoch.
     * ``quiet=True`` hides the progress bar; ``seed`` fixes shuffling and the split.
-    * ``engine``: 'auto' or 'scalar' (one graph per sample).
+    * ``engine``: 'compiled' (the per-sample graph compiled once to batched numpy, see
+      :func:`autograd.compile`), 'scalar' (one graph per sample), or 'auto' (the
+      default): compiled where the model allows, else scalar with a RuntimeWarning
+      that says why (dropout in training mode, a plain-function loss, a graph that
+      depends on the data). Both give the same gradients.
 
     An epoch's ``loss`` is the mean of its steps' losses (weighted by batch size), each
     measured before its update, penalty included, as Keras reports it.
@@ -344,14 +371,17 @@ def fit(
     ):
         raise ValueError("scheduler must be a schedule built on this fit's optimizer")
     measure = _Metrics(metrics, loss_fn, y, predict)
-    step = _make_step(engine, model, loss_fn, optimizer, penalty)
-
     history = History()
+    modes = [(m, m.training) for m in model.modules()]
+    model.train()
+    step = _make_step(engine, model, loss_fn, optimizer, penalty, (X, targets, width), history)
+    if history.engine_note and not quiet:
+        tqdm.write(history.engine_note)
+
     history.monitor = "val_loss" if X_val is not None else "loss"
     rng = np.random.default_rng(seed)
     n_batches = 1 if batch_size is None else math.ceil(len(X) / batch_size)
     best, best_state, waited = math.inf, None, 0
-    modes = [(m, m.training) for m in model.modules()]
     bar = tqdm(total=epochs * n_batches, disable=quiet, unit="step", dynamic_ncols=True)
     start = time.perf_counter()
     try:

@@ -223,9 +223,11 @@ def test_fit_restores_gc_state_and_module_modes():
 
 def test_engines():
     model = nn.Neuron(1, activation="linear", seed=0)
-    nn.fit(model, X_LINE, Y_LINE, epochs=1, engine="scalar", quiet=True)
-    with pytest.raises(NotImplementedError, match="engine='compiled'"):
-        nn.fit(model, X_LINE, Y_LINE, epochs=1, engine="compiled", quiet=True)
+    assert nn.fit(model, X_LINE, Y_LINE, epochs=1, engine="scalar", quiet=True).engine == "scalar"
+    assert nn.fit(model, X_LINE, Y_LINE, epochs=1, engine="compiled", quiet=True).engine == (
+        "compiled"
+    )
+    assert nn.fit(model, X_LINE, Y_LINE, epochs=1, quiet=True).engine == "compiled"
     with pytest.raises(ValueError, match="engine must be"):
         nn.fit(model, X_LINE, Y_LINE, epochs=1, engine="gpu", quiet=True)
 
