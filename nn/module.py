@@ -135,6 +135,18 @@ def _members(name: str, value: Any) -> Iterator[tuple[str, Any]]:
             yield from _members(f"{name}.{i}", item)
 
 
+def _collect(value: Any, out: list[Value], children: list[Module], seen: set[Value]) -> None:
+    if value.__class__ is Value or isinstance(value, Value):
+        if value not in seen:
+            seen.add(value)
+            out.append(value)
+    elif isinstance(value, Module):
+        children.append(value)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect(item, out, children, seen)
+
+
 class Module:
     """Base class of every model part: a tree of parameters with stable names.
 
@@ -194,7 +206,18 @@ class Module:
         return out
 
     def parameters(self) -> list[Value]:
-        return [p for _, p in self.named_parameters()]
+        """Every parameter, in the order of :meth:`named_parameters` (a faster walk:
+        training loops call this every step)."""
+        out: list[Value] = []
+        seen: set[Value] = set()
+        stack: list[Module] = [self]
+        while stack:
+            children: list[Module] = []
+            for name, value in vars(stack.pop()).items():
+                if not name.startswith("_"):
+                    _collect(value, out, children, seen)
+            stack.extend(reversed(children))
+        return out
 
     def num_parameters(self) -> int:
         """How many numbers the model learns."""
