@@ -33,7 +33,15 @@ from .operation import DomainError, Op
 __all__ = ["Program", "compile"]
 
 _BATCH, _STATIC = "batch", "static"
-ONE = 0  # slot 0 of the static store always holds 1.0, the coefficient of a plain term
+
+
+# Float errors in numpy (log of 0, overflow) raise, as in the scalar engine; underflow is fine.
+def _float_errors_raise() -> np.errstate:
+    return np.errstate(divide="raise", invalid="raise", over="raise", under="ignore")
+
+
+ONE, ZERO = 0, 1  # static slots holding 1.0 (a plain term's coefficient) and 0.0 (no term)
+_RESERVED = 2
 
 
 @dataclass
@@ -88,6 +96,7 @@ class _OpGroup:
     out: slice
     operands: list[_Gather]
     nodes: list[Value] = field(repr=False)
+    stacked: int = 0  # for an n-ary op: its arity m, with one gather of all m*k operands
 
     def __post_init__(self) -> None:
         op = self.op
@@ -100,7 +109,11 @@ class _OpGroup:
     def forward(self, batch: np.ndarray, static: np.ndarray, width: int) -> tuple:
         k = self.out.stop - self.out.start
         w = width if self.store == _BATCH else 0
-        args = [g.read(batch, static, k, w) for g in self.operands]
+        if self.stacked:
+            rows = self.operands[0].read(batch, static, k * self.stacked, w)
+            args = [rows.reshape((self.stacked, k) + rows.shape[1:])]
+        else:
+            args = [g.read(batch, static, k, w) for g in self.operands]
         try:
             result = self._run(*args)
         except FloatingPointError as exc:
@@ -116,8 +129,7 @@ class _OpGroup:
             shape = np.shape(out)
             columns = [np.broadcast_to(a, shape).ravel() for a in args]
             rows = [
-                self.op.local_grads([c[i] for c in columns], o)
-                for i, o in enumerate(np.ravel(out))
+                self.op.local_grads([c[i] for c in columns], o) for i, o in enumerate(np.ravel(out))
             ]
             return [np.array(col, float).reshape(shape) for col in zip(*rows)]
 
@@ -127,9 +139,18 @@ class _OpGroup:
         w = width if self.store == _BATCH else 0
         upstream = (gbatch if self.store == _BATCH else gstatic)[self.out]
         try:
-            local = self._local_grads(args, out)
+            if self.stacked:  # the one n-ary rule, evaluated once on all m inputs
+                local = self._local_grads(args, out[None])[0]
+            else:
+                local = self._local_grads(args, out)
         except FloatingPointError as exc:
             raise _domain_error(self.op, args, exc, derivative=True) from None
+        if self.stacked:
+            contrib = np.broadcast_to(upstream[None] * local, (self.stacked, *upstream.shape))
+            self.operands[0].scatter(
+                contrib.reshape((-1, *upstream.shape[1:])), gbatch, gstatic, k * self.stacked, w
+            )
+            return
         for gather, d in zip(self.operands, local):
             gather.scatter(upstream * d, gbatch, gstatic, k, w)
 
@@ -139,9 +160,11 @@ class _LinearGroup:
     """k n-ary sums of (coefficient * source) terms: out = C @ A + c0.
 
     Coefficients are static (parameters, or 1 for a plain term); sources are batch
-    rows. Terms whose source is static too add up to the constant vector c0.
+    rows. Terms whose source is static too add up to the constant vector c0; a
+    group of static sums (a penalty such as sum(w*w)) has only those.
     """
 
+    store: str
     out: slice
     src: np.ndarray | slice  # batch rows forming A, one per column of C
     n_src: int
@@ -155,29 +178,86 @@ class _LinearGroup:
     def __post_init__(self) -> None:
         self._learned = self.coef != ONE
         self._const_learned = self.const_coef != ONE
+        k = self.out.stop - self.out.start
+        self._dense: np.ndarray | None = None  # C as one gather, when no term repeats
+        if len(np.unique(self.flat)) == len(self.flat):
+            dense = np.full(k * self.n_src, ZERO, dtype=np.intp)
+            dense[self.flat] = self.coef
+            self._dense = dense.reshape(k, self.n_src)
+        # A dense layer laid out contiguously: C and the biases are views of the store.
+        self._weights = self._bias = None
+        if self._dense is not None and self._dense.size and self._learned.all():
+            first = int(self._dense.flat[0])
+            if np.array_equal(self._dense.ravel(), np.arange(first, first + self._dense.size)):
+                self._weights = slice(first, first + self._dense.size)
+        if (
+            self._weights is not None
+            and len(self.const_rows) == k
+            and np.array_equal(self.const_rows, np.arange(k))
+            and (self.const_coef == ONE).all()
+            and np.array_equal(self.const_src, np.arange(self.const_src[0], self.const_src[0] + k))
+        ):
+            self._bias = slice(int(self.const_src[0]), int(self.const_src[0]) + k)
+        learned = self.coef[self._learned]
+        self._learned_unique = len(np.unique(learned)) == len(learned)
+        self._learned_flat = self.flat[self._learned]
+        self._learned_coef = learned
 
     def forward(self, batch: np.ndarray, static: np.ndarray, width: int) -> tuple:
         k = self.out.stop - self.out.start
-        c = np.bincount(self.flat, weights=static[self.coef], minlength=k * self.n_src)
-        c = c.reshape(k, self.n_src)
+        if self._weights is not None:  # a dense layer: out = W @ A (+ b)
+            c = static[self._weights].reshape(k, self.n_src)
+            a = batch[self.src]
+            result = c @ a
+            if self._bias is not None:
+                result += static[self._bias][:, None]
+            elif len(self.const_rows):
+                weights = static[self.const_coef] * static[self.const_src]
+                result += np.bincount(self.const_rows, weights=weights, minlength=k)[:, None]
+            batch[self.out] = result
+            return c, a, static
+        c0 = None
+        if len(self.const_rows):
+            weights = static[self.const_coef] * static[self.const_src]
+            c0 = np.bincount(self.const_rows, weights=weights, minlength=k)
+        if self.store == _STATIC:
+            static[self.out] = 0.0 if c0 is None else c0
+            return None, None, static
+        if self._dense is not None:
+            c = static[self._dense]
+        else:
+            c = np.bincount(self.flat, weights=static[self.coef], minlength=k * self.n_src)
+            c = c.reshape(k, self.n_src)
         a = batch[self.src]
         result = c @ a
-        if len(self.const_rows):
-            c0 = static[self.const_coef] * static[self.const_src]
-            result += np.bincount(self.const_rows, weights=c0, minlength=k)[:, None]
+        if c0 is not None:
+            result += c0[:, None]
         batch[self.out] = result
         return c, a, static
 
     def backward(self, saved: tuple, gbatch: np.ndarray, gstatic: np.ndarray, width: int) -> None:
         c, a, static = saved
-        upstream = gbatch[self.out]
-        gbatch[self.src] += c.T @ upstream
         n = len(gstatic)
-        if self._learned.any():
-            dc = (upstream @ a.T).ravel()[self.flat[self._learned]]
-            gstatic += np.bincount(self.coef[self._learned], weights=dc, minlength=n)
+        if self._bias is not None:  # a dense layer with biases: all views
+            upstream = gbatch[self.out]
+            gbatch[self.src] += c.T @ upstream
+            gstatic[self._weights] += (upstream @ a.T).ravel()
+            gstatic[self._bias] += upstream.sum(axis=1)
+            return
+        if self.store == _STATIC:
+            per_row = gstatic[self.out]
+        else:
+            upstream = gbatch[self.out]
+            gbatch[self.src] += c.T @ upstream
+            if len(self._learned_coef):
+                dc = (upstream @ a.T).ravel()[self._learned_flat]
+                if self._learned_unique:
+                    gstatic[self._learned_coef] += dc
+                else:
+                    gstatic += np.bincount(self._learned_coef, weights=dc, minlength=n)
+            per_row = upstream.sum(axis=1)
         if len(self.const_rows):
-            total = upstream.sum(axis=1)[self.const_rows]
+            total = per_row[self.const_rows]
             coef = static[self.const_coef]
             gstatic += np.bincount(self.const_src, weights=total * coef, minlength=n)
             learned = self._const_learned
@@ -222,6 +302,7 @@ class Program:
         outputs: list[Value],
         inputs: list[Value],
         params: list[Value],
+        param_slots: np.ndarray,
         static_template: np.ndarray,
         groups: list[_OpGroup | _LinearGroup],
         output_slots: list[tuple[str, int]],
@@ -233,8 +314,14 @@ class Program:
         self.params = params
         self.groups = groups
         self._static_template = static_template
-        self._params_slice = slice(1, 1 + len(params))
+        self._param_slots = _as_slice(param_slots) if len(param_slots) else param_slots
         self._output_slots = output_slots
+        stores = np.array([store == _BATCH for store, _ in output_slots])
+        slots = np.array([i for _, i in output_slots], dtype=np.intp)
+        self._out_batch_cols = np.flatnonzero(stores)
+        self._out_batch_rows = slots[stores]
+        self._out_static_cols = np.flatnonzero(~stores)
+        self._out_static_slots = slots[~stores]
         self._n_batch = n_batch
         self.n_nodes = n_nodes
         self.compile_seconds = 0.0
@@ -262,54 +349,65 @@ class Program:
             raise ValueError("empty batch: need at least one row")
         return array
 
-    def _run_forward(self, array: np.ndarray) -> tuple:
+    def _run_forward(self, array: np.ndarray, params: np.ndarray) -> tuple:
         width = array.shape[0]
         batch = np.empty((self._n_batch, width))
         batch[: len(self.inputs)] = array.T
         static = self._static_template.copy()
-        static[self._params_slice] = list(map(_data_of, self.params))
-        saved = []
-        with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
-            for group in self.groups:
-                saved.append(group.forward(batch, static, width))
-        columns = [
-            batch[i] if store == _BATCH else np.full(width, static[i])
-            for store, i in self._output_slots
-        ]
-        return batch, static, saved, np.stack(columns, axis=1)
+        static[self._param_slots] = params
+        saved = [group.forward(batch, static, width) for group in self.groups]
+        outputs = np.empty((width, len(self.outputs)))
+        outputs[:, self._out_batch_cols] = batch[self._out_batch_rows].T
+        outputs[:, self._out_static_cols] = static[self._out_static_slots]
+        return batch, static, saved, outputs
+
+    def parameter_values(self) -> np.ndarray:
+        """The parameters' current data, in the order of ``self.params``."""
+        return np.array(list(map(_data_of, self.params)), dtype=float)
 
     def forward(self, batch: Any) -> np.ndarray:
         """Outputs for every row: an array of shape (n, number of outputs)."""
-        return self._run_forward(self._check_batch(batch))[3]
+        with _float_errors_raise():
+            return self._run_forward(self._check_batch(batch), self.parameter_values())[3]
+
+    def run(
+        self, batch: Any, params: np.ndarray, seed: Any = None, *, reduction: str = "mean"
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Forward and backward on arrays only: ``(outputs, param_grads, input_grads)``.
+
+        ``params`` holds the parameter values (as :meth:`parameter_values`); no Value
+        is read or written, which is what a training loop over many batches wants.
+        """
+        array = self._check_batch(batch)
+        width = array.shape[0]
+        with _float_errors_raise():
+            batch_store, static, saved, outputs = self._run_forward(array, params)
+            if seed is None:
+                if reduction not in ("mean", "sum"):
+                    raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+                seed = np.full(outputs.shape, 1.0 / width if reduction == "mean" else 1.0)
+            seed = np.broadcast_to(np.asarray(seed, float), outputs.shape)
+            gbatch = np.zeros_like(batch_store)
+            gstatic = np.zeros(len(static))
+            np.add.at(gbatch, self._out_batch_rows, seed[:, self._out_batch_cols].T)
+            np.add.at(gstatic, self._out_static_slots, seed[:, self._out_static_cols].sum(axis=0))
+            for group, state in zip(reversed(self.groups), reversed(saved)):
+                group.backward(state, gbatch, gstatic, width)
+        return outputs, gstatic[self._param_slots], gbatch[: len(self.inputs)].T
 
     def __call__(self, batch: Any, seed: Any = None, *, reduction: str = "mean") -> np.ndarray:
         """Forward and backward for a batch; returns the outputs, shape (n, outputs).
 
         Backpropagates ``seed`` (shape (n, outputs)); by default the batch mean
         (``reduction="mean"``) or sum (``"sum"``) of the outputs. Gradients are
-        added to the leaves' ``.grad``; input gradients land in ``self.input_grads``.
+        added to the parameters' ``.grad``; input gradients land in ``self.input_grads``.
         """
-        array = self._check_batch(batch)
-        width = array.shape[0]
-        batch_store, static, saved, outputs = self._run_forward(array)
-        if seed is None:
-            if reduction not in ("mean", "sum"):
-                raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-            seed = np.full(outputs.shape, 1.0 / width if reduction == "mean" else 1.0)
-        seed = np.broadcast_to(np.asarray(seed, float), outputs.shape)
-        gbatch = np.zeros_like(batch_store)
-        gstatic = np.zeros(len(static))
-        for j, (store, i) in enumerate(self._output_slots):
-            if store == _BATCH:
-                gbatch[i] += seed[:, j]
-            else:
-                gstatic[i] += seed[:, j].sum()
-        with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
-            for group, state in zip(reversed(self.groups), reversed(saved)):
-                group.backward(state, gbatch, gstatic, width)
-        for param, g in zip(self.params, gstatic[self._params_slice].tolist()):
+        outputs, param_grads, input_grads = self.run(
+            batch, self.parameter_values(), seed, reduction=reduction
+        )
+        for param, g in zip(self.params, param_grads.tolist()):
             param.grad += g
-        self.input_grads = gbatch[: len(self.inputs)].T.copy()
+        self.input_grads = input_grads
         return outputs
 
 
@@ -398,6 +496,7 @@ class _Compiler:
         leaves = [n for n in topo if n.is_leaf and n not in input_set]
         if params is None:
             self.params, self.constants = leaves, []
+            self._param_set = set(leaves)
         else:
             if not all(isinstance(p, Value) and p.is_leaf for p in params):
                 raise TypeError("compile(): params must be leaf Values")
@@ -406,6 +505,7 @@ class _Compiler:
             param_set = set(params)
             self.params = list(params)
             self.constants = [n for n in leaves if n not in param_set]
+            self._param_set = param_set
         for node in topo:
             if node._op and not isinstance(node._op, Op):
                 raise TypeError(f"node {node!r} has no op of the table; it cannot be compiled")
@@ -425,12 +525,13 @@ class _Compiler:
 
     # ---- fusing neurons into linear rows ------------------------------------------------
     def _linear_terms(self, node: Value) -> list[tuple[Value | None, Value]] | None:
-        """(coefficient, source) terms of a batch sum node, or None if not linear."""
-        if node._op is not ops.sum or not self.is_batch[node]:
+        """(coefficient, source) terms of a sum node: a product with a static factor
+        used only by this sum becomes (factor, other factor); any other term (1, term)."""
+        if node._op is not ops.sum:
             return None
         terms: list[tuple[Value | None, Value]] = []
         for term in node._prev:
-            if term._op is ops.mul and self.uses[term] == 1 and self.is_batch[term]:
+            if term._op is ops.mul and self.uses[term] == 1:
                 a, b = term._prev
                 if not self.is_batch[a]:
                     terms.append((a, b))
@@ -472,11 +573,17 @@ class _Compiler:
             store = _BATCH if self.is_batch[node] else _STATIC
             kind = ("linear",) if node in linear else (node._op, len(node._prev))
             buckets.setdefault((level[node], store, *kind), []).append(node)
-        # Slots: inputs then batch groups in order; leaves then static groups in order.
+        # Slots: inputs then batch groups in order; parameters (a dense layer's weights in
+        # row-major order, then its biases, so that C is a view), constants, static groups.
         batch_slot = {x: i for i, x in enumerate(self.inputs)}
-        fixed = self.params + self.constants
-        static_slot = {leaf: 1 + i for i, leaf in enumerate(fixed)}
-        n_batch, n_static = len(self.inputs), 1 + len(fixed)
+        placed: list[Value] = []
+        for key in sorted(buckets, key=lambda k: (k[0], k[1] != _STATIC)):
+            if key[1] == _BATCH and key[2] == "linear":
+                placed += self._dense_block(buckets[key], linear, set(placed))
+        in_block = set(placed)
+        fixed = placed + [p for p in self.params if p not in in_block] + self.constants
+        static_slot = {leaf: _RESERVED + i for i, leaf in enumerate(fixed)}
+        n_batch, n_static = len(self.inputs), _RESERVED + len(fixed)
         groups: list[_OpGroup | _LinearGroup] = []
         for key in sorted(buckets, key=lambda k: (k[0], k[1] != _STATIC)):
             nodes = buckets[key]
@@ -492,7 +599,9 @@ class _Compiler:
                 for i, node in enumerate(nodes):
                     static_slot[node] = out.start + i
             if key[2] == "linear":
-                groups.append(self._linear_group(nodes, out, linear, batch_slot, static_slot))
+                groups.append(
+                    self._linear_group(nodes, store, out, linear, batch_slot, static_slot)
+                )
             else:
                 groups.append(self._op_group(nodes, store, out, batch_slot, static_slot))
         output_slots = [
@@ -500,23 +609,64 @@ class _Compiler:
             for o in self.outputs
         ]
         template = np.zeros(n_static)
-        template[ONE] = 1.0
+        template[ONE], template[ZERO] = 1.0, 0.0
         for leaf in self.constants:
             template[static_slot[leaf]] = leaf.data
+        param_slots = np.array([static_slot[p] for p in self.params], dtype=np.intp)
         return Program(
-            self.outputs, self.inputs, self.params, template, groups, output_slots,
-            n_batch, len(self.topo),
+            self.outputs, self.inputs, self.params, param_slots, template, groups,
+            output_slots, n_batch, len(self.topo),
         )  # fmt: skip
+
+    def _dense_block(self, nodes, linear, placed: set[Value]) -> list[Value]:
+        """A dense layer's parameters, weights row by row then biases; [] if not dense.
+
+        Dense: every sum takes one ``w * source`` term per source of the group, each
+        weight a distinct parameter, plus at most one bias parameter (all or none).
+        """
+        params = self._param_set
+        columns: dict[Value, int] = {}
+        for node in nodes:
+            for _c, src in linear[node]:
+                if self.is_batch[src]:
+                    columns.setdefault(src, len(columns))
+        weights: list[Value] = []
+        biases: list[Value] = []
+        for node in nodes:
+            row: list[Value | None] = [None] * len(columns)
+            for coef, src in linear[node]:
+                if self.is_batch[src]:
+                    if coef is None or row[columns[src]] is not None:
+                        return []
+                    row[columns[src]] = coef
+                elif coef is None and src in params:
+                    biases.append(src)
+                else:
+                    return []
+            if any(w is None for w in row):
+                return []
+            weights += row  # type: ignore[arg-type]
+        block = weights + biases
+        if biases and len(biases) != len(nodes):
+            return []
+        if not all(p in params for p in weights) or len(set(block)) != len(block):
+            return []
+        return [] if placed & set(block) else block
 
     def _op_group(self, nodes, store, out, batch_slot, static_slot) -> _OpGroup:
         op: Op = nodes[0]._op
-        operands = []
-        for j in range(len(nodes[0]._prev)):
-            parents = [n._prev[j] for n in nodes]
-            operands.append(_gather(parents, self.is_batch, batch_slot, static_slot))
+        arity = len(nodes[0]._prev)
+        if op.arity is None:  # n-ary: all inputs in one gather, position by position
+            parents = [n._prev[j] for j in range(arity) for n in nodes]
+            gather = _gather(parents, self.is_batch, batch_slot, static_slot)
+            return _OpGroup(op, store, out, [gather], nodes, stacked=arity)
+        operands = [
+            _gather([n._prev[j] for n in nodes], self.is_batch, batch_slot, static_slot)
+            for j in range(arity)
+        ]
         return _OpGroup(op, store, out, operands, nodes)
 
-    def _linear_group(self, nodes, out, linear, batch_slot, static_slot) -> _LinearGroup:
+    def _linear_group(self, nodes, store, out, linear, batch_slot, static_slot) -> _LinearGroup:
         sources: list[Value] = []
         column: dict[Value, int] = {}
         flat, coef, const_rows, const_coef, const_src = [], [], [], [], []
@@ -536,6 +686,7 @@ class _Compiler:
         n_src = len(sources)
         src_rows = np.array([batch_slot[s] for s in sources], dtype=np.intp)
         return _LinearGroup(
+            store=store,
             out=out,
             src=_as_slice(src_rows),
             n_src=n_src,

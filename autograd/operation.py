@@ -7,7 +7,8 @@ operation, written once:
 * ``derivatives``: one local derivative per input, as a number or as a function
   of the inputs and the output (``lambda x, out: 1 - out * out``),
 * ``domain``: where the forward rule is defined (``x > 0`` for log),
-* ``vectorized``: the forward rule on numpy arrays (for the compiled path),
+* ``vectorized``: the forward rule on numpy arrays (for the compiled path); an
+  n-ary op's form takes its inputs stacked on axis 0 and reduces that axis,
 * ``formula``: how it prints (``"tanh({0})"``; for an n-ary op, the separator
   ``" + "`` or a call ``"logsumexp({*})"``) and how tightly it binds.
 
@@ -246,6 +247,8 @@ class Op(str):
             raise TypeError(f"op {self.name!r} needs parameters {self.param_names}; use .bind(...)")
         if self.arity is not None and len(args) != self.arity:
             raise TypeError(f"{self.name} takes {self.arity} argument(s), got {len(args)}")
+        if len(args) == 1 and args[0].__class__ is np.ndarray and self.vectorized is not None:
+            return self.vectorized(*args, *self.params)  # the compiled path's common case
         kinds = {_kind(a) for a in args}
         if "value" in kinds:
             assert _apply_to_values is not None, "the engine is not loaded"
@@ -253,6 +256,8 @@ class Op(str):
         if "array" in kinds:
             if self.vectorized is None:
                 return np.vectorize(lambda *xs: self.evaluate(xs), otypes=[float])(*args)
+            if self.arity is None:
+                return self.vectorized(np.stack(np.broadcast_arrays(*args)), *self.params)
             return self.vectorized(*args, *self.params)
         return self.evaluate(args)
 

@@ -249,7 +249,7 @@ sum = defop(
     "sum", arity=None, symbol="sum", formula=" + ", precedence=_S,
     forward=lambda *xs: builtins.sum(xs),
     derivatives=(1.0,),
-    vectorized=lambda *xs: np.sum(np.broadcast_arrays(*xs), axis=0), builtin=True,
+    vectorized=lambda stacked: np.sum(stacked, axis=0), builtin=True,
 )  # fmt: skip
 
 
@@ -257,7 +257,7 @@ logsumexp = defop(  # n-ary, stable: log(sum(exp(x_i))); softmax_i = exp(x_i - o
     "logsumexp", arity=None, formula="logsumexp({*})",
     forward=lambda *xs: _logsumexp(xs),
     derivatives=(lambda x, out: exp(x - out),),
-    vectorized=lambda *xs: np.logaddexp.reduce(np.broadcast_arrays(*xs), axis=0), builtin=True,
+    vectorized=lambda stacked: np.logaddexp.reduce(stacked, axis=0), builtin=True,
 )  # fmt: skip
 
 

@@ -68,102 +68,53 @@ def chainrule_mlp(weights: list[tuple], activation: str = "relu") -> Any:
     return model
 
 
-def chainrule_moons_step(model: Any, X: np.ndarray, y: np.ndarray) -> Callable[[int], float]:
-    from autograd import Value
+def _nn_step(engine: str, model: Any, loss: Any, lr: float, penalty: Any, X, y) -> Any:
+    """nn.fit's own step function for ``engine`` ('scalar' or 'compiled')."""
+    import nn
+    from nn.compiled import CompiledStep
+    from nn.training import ScalarStep
 
-    params = model.parameters()
-    rows = X.tolist()
-    labels = y.tolist()
-
-    def step(k: int) -> float:
-        scores = [model([Value(a), Value(b)]) for a, b in rows]
-        losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores)]
-        data_loss = Value.sum(losses) * (1.0 / len(losses))
-        reg = 1e-4 * Value.sum([p * p for p in params])
-        loss = data_loss + reg
-        model.zero_grad()
-        loss.backward()
-        lr = 1.0 - 0.9 * k / 100
-        for p in params:
-            p.data -= lr * p.grad
-        return loss.data
-
-    return step
+    optimizer = nn.SGD(model.parameters(), lr=lr)
+    if engine == "scalar":
+        step = ScalarStep(model, loss, optimizer, penalty)
+    else:
+        step = CompiledStep(model, loss, optimizer, penalty)
+        width = 1 if loss.task != "classification" or isinstance(loss, nn.HingeLoss) else 10
+        step.prepare(X, loss.check_targets(y, width), width)
+    return step, optimizer
 
 
-def compiled_moons_step(model: Any, X: np.ndarray, y: np.ndarray) -> Callable[[int], float]:
-    from autograd import Value, compile
+def chainrule_moons_step(engine: str, model: Any, X: np.ndarray, y: np.ndarray) -> Callable:
+    """W1 through nn.fit's step: hinge loss (mean of relu(1 - y*score)) + L2(1e-4), SGD."""
+    import nn
+    from nn.training import _run_step
 
-    params = model.parameters()
-    x = [Value(0.0), Value(0.0)]
-    target = Value(1.0)
-    per_sample = (1 + -target * model(x)).relu()
-    program = compile(per_sample, [*x, target], params=params)
-    batch = np.column_stack([X, y])
+    loss = nn.HingeLoss()
+    step, optimizer = _nn_step(engine, model, loss, 1.0, nn.L2(1e-4), X, y)
+    targets = step.encode(loss.check_targets(y, 1))
 
-    def step(k: int) -> float:
-        model.zero_grad()
-        data_loss = float(program(batch).mean())
-        reg = 1e-4 * Value.sum([p * p for p in params])
-        reg.backward()
-        lr = 1.0 - 0.9 * k / 100
-        for p in params:
-            p.data -= lr * p.grad
-        return data_loss + reg.data
+    def run(k: int) -> float:
+        optimizer.lr = 1.0 - 0.9 * k / 100
+        return _run_step(step, X, targets)[0]
 
-    return step
+    return run
 
 
-def _softmax_ce(logits: list[Any], target: list[Any]) -> Any:
-    from autograd import Value
+def chainrule_digits_epoch(engine: str, model: Any, X: np.ndarray, y: np.ndarray) -> Callable:
+    """W4 through nn.fit's step: softmax cross-entropy, SGD lr 0.1, batches of 32."""
+    import nn
+    from nn.training import _run_step
 
-    lse = Value.logsumexp(logits)
-    return -Value.sum([t * (z - lse) for t, z in zip(target, logits)])
-
-
-def chainrule_digits_epoch(model: Any, X: np.ndarray, y: np.ndarray) -> Callable[[int], float]:
-    from autograd import Value
-
-    params = model.parameters()
+    loss_fn = nn.CrossEntropyLoss()
+    step, _ = _nn_step(engine, model, loss_fn, 0.1, None, X, y)
+    targets = step.encode(loss_fn.check_targets(y, 10))
 
     def epoch(max_batches: int | None = None) -> float:
         loss = 0.0
         for i, idx in enumerate(digits_batches(len(X))):
             if max_batches is not None and i >= max_batches:
                 break
-            losses = []
-            for row, label in zip(X[idx].tolist(), y[idx].tolist()):
-                logits = model([Value(v) for v in row])
-                losses.append(Value.logsumexp(logits) - logits[label])
-            batch_loss = Value.sum(losses) * (1.0 / len(idx))
-            model.zero_grad()
-            batch_loss.backward()
-            for p in params:
-                p.data -= 0.1 * p.grad
-            loss = batch_loss.data
-        return loss
-
-    return epoch
-
-
-def compiled_digits_epoch(model: Any, X: np.ndarray, y: np.ndarray) -> Callable[..., float]:
-    from autograd import Value, compile
-
-    params = model.parameters()
-    x = [Value(0.0) for _ in range(64)]
-    target = [Value(0.0) for _ in range(10)]
-    program = compile(_softmax_ce(model(x), target), [*x, *target], params=params)
-    data = np.column_stack([X, np.eye(10)[y]])
-
-    def epoch(max_batches: int | None = None) -> float:
-        loss = 0.0
-        for i, idx in enumerate(digits_batches(len(X))):
-            if max_batches is not None and i >= max_batches:
-                break
-            model.zero_grad()
-            loss = float(program(data[idx]).mean())
-            for p in params:
-                p.data -= 0.1 * p.grad
+            loss = _run_step(step, X[idx], targets[idx])[0]
         return loss
 
     return epoch
@@ -348,7 +299,7 @@ def numpy_moons_step(weights: list[tuple], X: np.ndarray, y: np.ndarray) -> Call
         lr = 1.0 - 0.9 * k / 100
         for p, g in zip(params, (gw1, gb1, gw2, gb2, gw3, gb3)):
             p -= lr * (g + 2e-4 * p)
-        return float(loss)
+        return float(loss.detach()) if hasattr(loss, "detach") else float(loss)
 
     return step
 
@@ -404,7 +355,7 @@ def torch_moons_step(weights: list[tuple], X: np.ndarray, y: np.ndarray) -> Call
         with torch.no_grad():
             for p in params:
                 p -= lr * p.grad
-        return float(loss)
+        return float(loss.detach()) if hasattr(loss, "detach") else float(loss)
 
     return step
 
@@ -432,6 +383,6 @@ def torch_digits_epoch(weights: list[tuple], X: np.ndarray, y: np.ndarray) -> Ca
             with torch.no_grad():
                 for p in params:
                     p -= 0.1 * p.grad
-        return float(loss)
+        return float(loss.detach()) if hasattr(loss, "detach") else float(loss)
 
     return epoch

@@ -33,22 +33,33 @@ class NotCompilable(ValueError):
 _PROGRAMS: weakref.WeakKeyDictionary[Module, dict[tuple, Program]] = weakref.WeakKeyDictionary()
 
 
-def _template(model: Module, loss: Loss, x_row: np.ndarray, t_row: np.ndarray) -> tuple:
+Penalty = Callable[[Module], Value]
+
+
+def _template(
+    model: Module, loss: Loss, penalty: Penalty | None, x_row: np.ndarray, t_row: np.ndarray
+) -> tuple:
     x = [Value(float(v)) for v in x_row]
     t = [Value(float(v)) for v in t_row]
     outputs = model(x)
     outputs_list = [outputs] if isinstance(outputs, Value) else list(outputs)
     term = loss.sample_encoded(outputs, t)
-    return [term, *outputs_list], [*x, *t]
+    extra = [] if penalty is None else [penalty(model)]
+    return [term, *outputs_list, *extra], [*x, *t]
 
 
 def compile_training_graph(
-    model: Module, loss: Loss, x_rows: np.ndarray, t_rows: np.ndarray
+    model: Module,
+    loss: Loss,
+    x_rows: np.ndarray,
+    t_rows: np.ndarray,
+    penalty: Penalty | None = None,
 ) -> Program:
-    """Compile ``[loss term, *model outputs]`` of one sample, checked on two samples.
+    """Compile ``[loss term, *model outputs, penalty]`` of one sample.
 
     ``x_rows`` and ``t_rows`` hold two (or more) samples' inputs and encoded targets;
-    the graphs built for the first two must have the same shape.
+    the graphs built for the first two must have the same shape. The penalty depends
+    on the parameters only, so the program computes it once per batch.
     """
     if isinstance(loss, FunctionLoss) or type(loss).sample is Loss.sample:
         raise NotCompilable(
@@ -61,15 +72,15 @@ def compile_training_graph(
                 f"dropout ({name or 'model'}) draws a new mask for every sample in training mode"
             )
     params = model.parameters()
-    key = (type(loss).__name__, repr(loss), x_rows.shape[1], t_rows.shape[1])
+    key = (repr(loss), repr(penalty), x_rows.shape[1], t_rows.shape[1])
     cached = _PROGRAMS.get(model, {}).get(key)
     if cached is not None and cached.params == params:
         return cached
     rng = np.random.default_rng(0)
     second_x = x_rows[1] if len(x_rows) > 1 else rng.normal(size=x_rows.shape[1])
     second_t = t_rows[1] if len(t_rows) > 1 else t_rows[0]
-    outputs, inputs = _template(model, loss, x_rows[0], t_rows[0])
-    other_outputs, other_inputs = _template(model, loss, second_x, second_t)
+    outputs, inputs = _template(model, loss, penalty, x_rows[0], t_rows[0])
+    other_outputs, other_inputs = _template(model, loss, penalty, second_x, second_t)
     if graph_signature(outputs, inputs, params) != graph_signature(
         other_outputs, other_inputs, params
     ):
@@ -83,7 +94,12 @@ def compile_training_graph(
 
 
 class CompiledStep:
-    """One optimisation step through a compiled program; same gradients as ScalarStep."""
+    """One optimisation step through a compiled program; same updates as ScalarStep.
+
+    Between :meth:`sync` calls the parameters live in one numpy array, updated by the
+    optimizer's own rule (:meth:`~nn.optim.Optimizer.update`): no per-parameter Python
+    work per step. ``fit`` syncs the model's Values after every epoch.
+    """
 
     def __init__(
         self,
@@ -98,32 +114,65 @@ class CompiledStep:
         self.penalty = penalty
         self.program: Program | None = None
         self.width: int | None = None
+        self._values: np.ndarray | None = None
+        self._grads: np.ndarray | None = None
 
     def prepare(self, X: np.ndarray, targets: np.ndarray, width: int) -> Program:
         """Compile (or reuse) the program; raises NotCompilable with the reason."""
         self.width = width
         encoded = self.loss.encode_targets(targets[:2], width)
-        self.program = compile_training_graph(self.model, self.loss, X[:2], encoded)
-        return self.program
+        program = compile_training_graph(self.model, self.loss, X[:2], encoded, self.penalty)
+        index = {id(p): i for i, p in enumerate(program.params)}
+        if any(id(p) not in index for p in self.optimizer.params):
+            raise NotCompilable("the optimizer updates Values that are not the model's parameters")
+        order = np.array([index[id(p)] for p in self.optimizer.params], dtype=np.intp)
+        self._order = None if np.array_equal(order, np.arange(len(index))) else order
+        self.program = program
+        return program
 
-    def __call__(self, X_batch: np.ndarray, y_batch: np.ndarray) -> tuple[float, np.ndarray]:
-        if self.program is None or self.width is None:
+    def encode(self, targets: np.ndarray) -> np.ndarray:
+        """Targets as the program's input columns (one-hot rows for classes), once."""
+        if self.width is None:
             raise RuntimeError("CompiledStep.prepare(X, targets, width) must run first")
+        return self.loss.encode_targets(targets, self.width)
+
+    def __call__(self, X_batch: np.ndarray, encoded: np.ndarray) -> tuple[float, np.ndarray]:
+        """One step on a batch of inputs and its targets as :meth:`encode` gives them."""
+        program = self.program
+        if program is None or self.width is None:
+            raise RuntimeError("CompiledStep.prepare(X, targets, width) must run first")
+        if self._values is None:
+            self._values = program.parameter_values()
         n = len(X_batch)
-        encoded = self.loss.encode_targets(y_batch, self.width)
         scale = self.loss.scale(n, self.width)
-        seed = np.zeros((n, 1 + self.width))
+        seed = np.zeros((n, len(program.outputs)))
         seed[:, 0] = scale
-        self.optimizer.zero_grad()
-        results = self.program(np.hstack([X_batch, encoded]), seed=seed)
+        if self.penalty is not None:
+            seed[:, -1] = 1.0 / n  # the penalty is the same in every row: counted once
+        results, grads, _ = program.run(np.hstack([X_batch, encoded]), self._values, seed)
+        self._grads = grads
+        if self._order is None:
+            self.optimizer.update(self._values, grads)
+        else:
+            chosen = self._values[self._order]
+            self.optimizer.update(chosen, grads[self._order])
+            self._values[self._order] = chosen
         total = scale * float(results[:, 0].sum())
         if self.penalty is not None:
-            penalty = self.penalty(self.model)
-            penalty.backward()
-            total += penalty.data
-        self.optimizer.step()
-        outputs = results[:, 1:]
+            total += float(results[0, -1])
+        outputs = results[:, 1 : 1 + self.width]
         return total, outputs[:, 0] if self.width == 1 else outputs
+
+    def sync(self) -> None:
+        """Write the parameter array (and the last gradients) back into the Values."""
+        if self.program is None or self._values is None:
+            return
+        grads = self._grads.tolist() if self._grads is not None else None
+        for i, (param, value) in enumerate(zip(self.program.params, self._values.tolist())):
+            param.data = value
+            if grads is not None:
+                param.grad = grads[i]
+        self._values = None
 
 
 def describe(program: Program) -> str:

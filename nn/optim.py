@@ -6,8 +6,11 @@
 ...     loss = ...; loss.backward()
 ...     optimizer.step()
 
-Updates assign ``p.data`` directly, so they record no graph. A non-finite gradient
-raises before any parameter changes (training diverged: lower the learning rate).
+Each optimizer's rule is written once, on numpy arrays (:meth:`Optimizer.update`);
+``step()`` gathers the parameters' data and grads, applies it and assigns ``p.data``
+(so it records no graph). The compiled training path applies the same ``update`` to
+its parameter array directly. A non-finite gradient raises before any parameter
+changes (training diverged: lower the learning rate).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import math
 import numbers
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 from autograd import Value
 
@@ -64,17 +69,27 @@ class Optimizer:
         for p in self.params:
             p.grad = 0.0
 
-    def _gradients(self) -> list[float]:
-        grads = [float(p.grad) for p in self.params]
-        if not math.isfinite(math.fsum(map(abs, grads))):
-            i = next(i for i, g in enumerate(grads) if not math.isfinite(g))
+    def step(self) -> None:
+        """Update every parameter from its ``grad``."""
+        data = np.array([p.data for p in self.params], dtype=float)
+        grads = np.array([float(p.grad) for p in self.params], dtype=float)
+        self.update(data, grads)
+        for p, value in zip(self.params, data.tolist()):
+            p.data = value
+
+    def update(self, data: np.ndarray, grads: np.ndarray) -> None:
+        """The rule: change ``data`` in place from ``grads`` (both in ``self.params`` order)."""
+        bad = ~np.isfinite(grads)
+        if bad.any():
+            i = int(np.argmax(bad))
             raise FloatingPointError(
                 f"the gradient of parameter {i} ({self.params[i]!r}) is {grads[i]}: "
                 "training diverged; lower the learning rate or scale the inputs"
             )
-        return grads
+        self.steps += 1
+        self._rule(data, grads)
 
-    def step(self) -> None:
+    def _rule(self, data: np.ndarray, grads: np.ndarray) -> None:
         raise NotImplementedError
 
 
@@ -95,20 +110,15 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _number("momentum", momentum, below_one=True)
         self.weight_decay = _number("weight_decay", weight_decay)
-        self._velocity = [0.0] * len(self.params)
+        self._velocity = np.zeros(len(self.params))
 
-    def step(self) -> None:
-        grads = self._gradients()
-        lr, momentum, decay = self.lr, self.momentum, self.weight_decay
-        velocity = self._velocity
-        for i, p in enumerate(self.params):
-            g = grads[i]
-            if decay:
-                g += decay * p.data
-            if momentum:
-                g = velocity[i] = momentum * velocity[i] + g
-            p.data -= lr * g
-        self.steps += 1
+    def _rule(self, data: np.ndarray, grads: np.ndarray) -> None:
+        g = grads + self.weight_decay * data if self.weight_decay else grads
+        if self.momentum:
+            self._velocity *= self.momentum
+            self._velocity += g
+            g = self._velocity
+        data -= self.lr * g
 
 
 class Adam(Optimizer):
@@ -131,23 +141,17 @@ class Adam(Optimizer):
         )
         self.eps = _number("eps", eps)
         self.weight_decay = _number("weight_decay", weight_decay)
-        self._m = [0.0] * len(self.params)
-        self._v = [0.0] * len(self.params)
+        self._m = np.zeros(len(self.params))
+        self._v = np.zeros(len(self.params))
 
-    def step(self) -> None:
-        grads = self._gradients()
-        self.steps += 1
+    def _rule(self, data: np.ndarray, grads: np.ndarray) -> None:
         beta1, beta2 = self.betas
         step_size = self.lr / (1 - beta1**self.steps)
         root_correction = math.sqrt(1 - beta2**self.steps)
-        eps, decay, m, v = self.eps, self.weight_decay, self._m, self._v
-        for i, p in enumerate(self.params):
-            g = grads[i]
-            if decay:
-                g += decay * p.data
-            m[i] = beta1 * m[i] + (1 - beta1) * g
-            v[i] = beta2 * v[i] + (1 - beta2) * g * g
-            p.data -= step_size * m[i] / (math.sqrt(v[i]) / root_correction + eps)
+        g = grads + self.weight_decay * data if self.weight_decay else grads
+        self._m = beta1 * self._m + (1 - beta1) * g
+        self._v = beta2 * self._v + (1 - beta2) * g * g
+        data -= step_size * self._m / (np.sqrt(self._v) / root_correction + self.eps)
 
 
 # ----- learning-rate schedules -------------------------------------------------------------

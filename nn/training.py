@@ -119,6 +119,10 @@ class ScalarStep:
         self.optimizer = optimizer
         self.penalty = penalty
 
+    def encode(self, targets: np.ndarray) -> np.ndarray:
+        """The targets as this step takes them (unchanged)."""
+        return targets
+
     def __call__(self, X_batch: np.ndarray, y_batch: np.ndarray) -> StepResult:
         model = self.model
         outputs = [model(row) for row in X_batch.tolist()]
@@ -377,6 +381,7 @@ def fit(
     step = _make_step(engine, model, loss_fn, optimizer, penalty, (X, targets, width), history)
     if history.engine_note and not quiet:
         tqdm.write(history.engine_note)
+    step_targets = step.encode(targets)
 
     history.monitor = "val_loss" if X_val is not None else "loss"
     rng = np.random.default_rng(seed)
@@ -390,7 +395,7 @@ def fit(
             model.train()
             loss_sum, seen, all_outputs, all_y = 0.0, 0, [], []
             for X_batch, batch_targets, y_batch in _epoch_batches(
-                X, targets, y, batch_size, shuffle, rng
+                X, step_targets, y, batch_size, shuffle, rng
             ):
                 batch_loss, outputs = _run_step(step, X_batch, batch_targets)
                 loss_sum += batch_loss * len(X_batch)
@@ -398,6 +403,7 @@ def fit(
                 all_outputs.append(outputs)
                 all_y.append(y_batch)
                 bar.update(1)
+            _sync(step)
             epoch_loss = loss_sum / seen
             logs = {"loss": epoch_loss}
             logs.update(measure(np.concatenate(all_outputs), np.concatenate(all_y)))
@@ -435,6 +441,7 @@ def fit(
                 history.stopped_early = more_to_do
                 break
     finally:
+        _sync(step)
         history.seconds = time.perf_counter() - start
         if history.stopped_early:
             bar.set_description(f"stopped by {history.stop_reason} after epoch {len(history)}")
@@ -458,6 +465,13 @@ def _epoch_batches(
     order = np.arange(len(X))
     for X_batch, rows in batches(X, order, batch_size=batch_size, shuffle=shuffle, seed=rng):
         yield X_batch, targets[rows], y[rows]
+
+
+def _sync(step: Any) -> None:
+    """Bring the model's Values up to date (a compiled step keeps them in an array)."""
+    sync = getattr(step, "sync", None)
+    if sync is not None:
+        sync()
 
 
 def _run_step(
