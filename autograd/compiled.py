@@ -53,8 +53,12 @@ class _Gather:
     batch_pos: np.ndarray | None = None  # positions in the group, when mixed
     static_pos: np.ndarray | None = None
     batch_unique: bool = True
+    static_unique: bool = True
+    repeated: bool = False  # every position reads the same batch row (kept 1 x width)
 
     def read(self, batch: np.ndarray, static: np.ndarray, k: int, width: int) -> np.ndarray:
+        if self.repeated:
+            return np.broadcast_to(batch[self.batch_idx], (k, width))
         if self.static_idx is None:
             return batch[self.batch_idx]
         if self.batch_idx is None:
@@ -70,11 +74,13 @@ class _Gather:
     ) -> None:
         if np.shape(contrib) != ((k, width) if width else (k,)):
             contrib = np.broadcast_to(contrib, (k, width) if width else (k,))
-        if self.static_idx is None:
+        if self.repeated:
+            gbatch[self.batch_idx] += contrib.sum(axis=0)
+        elif self.static_idx is None:
             _add_rows(gbatch, self.batch_idx, contrib, self.batch_unique)
         elif self.batch_idx is None:
-            summed = contrib.sum(axis=1) if width else contrib
-            np.add.at(gstatic, self.static_idx, summed)
+            _add_rows(gstatic, self.static_idx, contrib.sum(axis=1) if width else contrib,
+                      self.static_unique)  # fmt: skip
         else:
             _add_rows(gbatch, self.batch_idx, contrib[self.batch_pos], self.batch_unique)
             np.add.at(gstatic, self.static_idx, contrib[self.static_pos].sum(axis=1))
@@ -703,9 +709,12 @@ def _gather(parents, is_batch, batch_slot, static_slot) -> _Gather:
     flags = [is_batch[p] for p in parents]
     if all(flags):
         rows = np.array([batch_slot[p] for p in parents], dtype=np.intp)
+        if len(rows) > 1 and (rows == rows[0]).all():
+            return _Gather(batch_idx=slice(int(rows[0]), int(rows[0]) + 1), repeated=True)
         return _Gather(batch_idx=_as_slice(rows), batch_unique=len(set(rows.tolist())) == len(rows))
     if not any(flags):
-        return _Gather(static_idx=np.array([static_slot[p] for p in parents], dtype=np.intp))
+        slots = np.array([static_slot[p] for p in parents], dtype=np.intp)
+        return _Gather(static_idx=slots, static_unique=len(set(slots.tolist())) == len(slots))
     batch_pos = np.array([i for i, f in enumerate(flags) if f], dtype=np.intp)
     static_pos = np.array([i for i, f in enumerate(flags) if not f], dtype=np.intp)
     rows = np.array([batch_slot[parents[i]] for i in batch_pos], dtype=np.intp)
