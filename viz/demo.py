@@ -1,4 +1,8 @@
-"""``chainrule demo``: the README's main job."""
+"""``chainrule demo``: the README's main job.
+
+Backprop through one neuron, step by step; a model trained on the moons data with a
+progress bar and its metrics; pictures of both graphs and a backprop animation.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,15 @@ from pathlib import Path
 
 from autograd import Value
 
+from .animate import animate_backward
+from .render import GraphvizNotFoundError, render
+
 
 def _section(title: str) -> None:
-    print(f"\n=== {title} " + "=" * max(0, 66 - len(title)))
+    print(f"\n=== {title} " + "=" * max(0, 70 - len(title)))
 
 
-def neuron_backprop() -> Value:
+def neuron_backprop() -> tuple[Value, list[Value]]:
     """The classic single neuron, printed one chain-rule step at a time."""
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
     w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
@@ -20,17 +27,71 @@ def neuron_backprop() -> Value:
     n.label = "n"
     o = n.tanh()
     o.label = "o"
-    print(f"o = {o.formula()} = {o.data:.6f}")
+    print(f"o = {o.formula()} = {o.data:.6f}\n")
     for step in o.backward_steps():
         print(step)
     print()
     print(o.tree())
-    return o
+    return o, [x1, x2]
+
+
+def train_moons(quick: bool) -> tuple[object, Value]:
+    """micrograd's demo through nn.fit: MLP(2,[16,16,1]), SVM loss + L2, 100 epochs."""
+    import nn
+
+    X, y = nn.datasets.make_moons(n_samples=100, noise=0.1, seed=0)
+    X_train, X_test, y_train, y_test = nn.train_test_split(
+        X, y, test_size=0.3, seed=0, stratify=True
+    )
+    epochs = 40 if quick else 100
+    model = nn.MLP(2, [16, 16, 1], seed=1337)
+    optimizer = nn.SGD(model.parameters(), lr=1.0)
+    history = nn.fit(
+        model, X_train, y_train, loss="hinge", penalty=nn.L2(1e-4), optimizer=optimizer,
+        scheduler=nn.LinearDecay(optimizer, total_steps=epochs), epochs=epochs,
+        metrics=["accuracy"],
+    )  # fmt: skip
+    predicted = (model.predict(X_test) > 0).astype(int)
+    print(
+        f"{model.num_parameters()} parameters, {len(history)} epochs in {history.seconds:.2f} s "
+        f"({history.engine} engine): train accuracy {history['accuracy'][-1]:.0%}, "
+        f"test accuracy {nn.accuracy(y_test, predicted):.0%}"
+    )
+    print(nn.classification_report(y_test, predicted, target_names=["upper moon", "lower moon"]))
+    # One sample's loss, backpropagated, for the picture of the model's graph.
+    x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(X_test[0])]
+    target = 1.0 if y_test[0] == 1 else -1.0
+    loss = (1 - target * model(x)).relu()
+    loss.label = "loss"
+    model.zero_grad()
+    loss.backward()
+    return model, loss
+
+
+def draw_pictures(o: Value, inputs: list[Value], model: object, loss: Value, out: Path) -> None:
+    """Graph PNGs and a backprop GIF (Graphviz's dot draws; the GIF needs Pillow)."""
+    try:
+        render(o, out / "neuron.png", inputs=inputs, local_grads=True)
+        print(f"wrote {out / 'neuron.png'}: data, grad and local derivatives on every node")
+        try:
+            animate_backward(o, out / "backprop.gif", inputs=inputs)
+            print(f"wrote {out / 'backprop.gif'}: one chain-rule step per frame")
+        except ImportError as exc:  # no Pillow: the frames as PNG files instead
+            frames = animate_backward(o, out / "backprop-frames", inputs=inputs)
+            print(f"{exc}\nwrote {len(frames)} frames to {out / 'backprop-frames'}")
+        render(loss, out / "model.png", model=model, collapse="layers.*.neurons.*")
+        print(f"wrote {out / 'model.png'}: the trained MLP on one sample, a box per neuron")
+    except GraphvizNotFoundError as exc:
+        print(f"no pictures: {exc}")
 
 
 def run_demo(output_dir: str = "chainrule-output", quick: bool = False) -> int:
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     _section("Backprop through one neuron, step by step")
-    neuron_backprop()
+    o, inputs = neuron_backprop()
+    _section("Training micrograd's moons demo (nn.fit)")
+    model, loss = train_moons(quick)
+    _section("Pictures")
+    draw_pictures(o, inputs, model, loss, out)
     return 0
