@@ -49,17 +49,22 @@ def timed(fn: Callable[[], Any]) -> float:
 
 
 def interleaved(
-    candidates: dict[str, Callable[[int], Any]], rounds: int, block_seconds: float = 0.02
+    candidates: dict[str, Callable[[int], Any]],
+    rounds: int,
+    block_seconds: float = 0.02,
+    min_block: int = 1,
 ) -> dict[str, float]:
     """Median seconds per call of each candidate, run A B C A B C ...
 
-    A fast candidate is timed over a block of calls (about ``block_seconds``), so that
-    a single call's cold caches after ``gc.collect()`` do not dominate its figure.
+    Each round times a block of consecutive calls (at least ``min_block``, and about
+    ``block_seconds`` for fast candidates), as a training loop makes them: each engine
+    pays for the garbage collection its own graphs cause, and a single call's cold
+    caches after ``gc.collect()`` do not dominate a fast candidate's figure.
     """
     repeats = {}
     for name, fn in candidates.items():
         once = timed(lambda fn=fn: fn(0))
-        repeats[name] = max(1, min(200, int(block_seconds / max(once, 1e-9))))
+        repeats[name] = max(min_block, min(200, int(block_seconds / max(once, 1e-9))))
     times: dict[str, list[float]] = {name: [] for name in candidates}
     for r in range(rounds):
         for name, fn in candidates.items():
@@ -126,7 +131,9 @@ def bench_moons(rounds: int, engines: set[str]) -> dict[str, float]:
         steps["PyTorch eager"] = w.torch_moons_step(weights, X, y)
     first = {name: step(0) for name, step in steps.items()}  # warm-up, and a check
     spread = max(first.values()) - min(first.values())
-    medians = interleaved({k: (lambda r, s=s: s(r + 1)) for k, s in steps.items()}, rounds)
+    medians = interleaved(
+        {k: (lambda r, s=s: s(r + 1)) for k, s in steps.items()}, rounds, min_block=3
+    )
     rows = []
     for name, seconds in medians.items():
         notes = ratio_notes(medians, ["micrograd 0.1.0", "PyTorch eager", "numpy by hand"], name)
