@@ -36,6 +36,12 @@ _BATCH, _STATIC = "batch", "static"
 
 
 # Float errors in numpy (log of 0, overflow) raise, as in the scalar engine; underflow is fine.
+def _view(store: np.ndarray, spec: tuple) -> np.ndarray:
+    """A strided view into the float64 store: (first index, shape, byte strides)."""
+    first, shape, strides = spec
+    return np.lib.stride_tricks.as_strided(store[first:], shape=shape, strides=strides)
+
+
 def _float_errors_raise() -> np.errstate:
     return np.errstate(divide="raise", invalid="raise", over="raise", under="ignore")
 
@@ -139,7 +145,9 @@ class _OpGroup:
             ]
             return [np.array(col, float).reshape(shape) for col in zip(*rows)]
 
-    def backward(self, saved: tuple, gbatch: np.ndarray, gstatic: np.ndarray, width: int) -> None:
+    def backward(
+        self, saved: tuple, gbatch: np.ndarray, gstatic: np.ndarray, width: int, inputs: bool
+    ) -> None:
         args, out = saved
         k = self.out.stop - self.out.start
         w = width if self.store == _BATCH else 0
@@ -180,6 +188,7 @@ class _LinearGroup:
     const_coef: np.ndarray  # its coefficient (static index)
     const_src: np.ndarray  # its static source
     nodes: list[Value] = field(repr=False)
+    reads_inputs: bool = False  # every source is an input of the program
 
     def __post_init__(self) -> None:
         self._learned = self.coef != ONE
@@ -190,20 +199,26 @@ class _LinearGroup:
             dense = np.full(k * self.n_src, ZERO, dtype=np.intp)
             dense[self.flat] = self.coef
             self._dense = dense.reshape(k, self.n_src)
-        # A dense layer laid out contiguously: C and the biases are views of the store.
-        self._weights = self._bias = None
+        # A dense layer whose parameters lie in the store row by row (nn's order: each
+        # neuron's weights, then its bias): C and the biases are strided views of it.
+        self._weights: tuple[int, tuple[int, int], tuple[int, int]] | None = None
+        self._bias: tuple[int, tuple[int], tuple[int]] | None = None
         if self._dense is not None and self._dense.size and self._learned.all():
-            first = int(self._dense.flat[0])
-            if np.array_equal(self._dense.ravel(), np.arange(first, first + self._dense.size)):
-                self._weights = slice(first, first + self._dense.size)
+            first = int(self._dense[0, 0])
+            stride = int(self._dense[1, 0]) - first if k > 1 else self.n_src
+            expected = first + stride * np.arange(k)[:, None] + np.arange(self.n_src)
+            if stride >= self.n_src and np.array_equal(self._dense, expected):
+                self._weights = (first, (k, self.n_src), (stride * 8, 8))
         if (
             self._weights is not None
             and len(self.const_rows) == k
             and np.array_equal(self.const_rows, np.arange(k))
             and (self.const_coef == ONE).all()
-            and np.array_equal(self.const_src, np.arange(self.const_src[0], self.const_src[0] + k))
         ):
-            self._bias = slice(int(self.const_src[0]), int(self.const_src[0]) + k)
+            start = int(self.const_src[0])
+            step = int(self.const_src[1]) - start if k > 1 else 1
+            if step > 0 and np.array_equal(self.const_src, start + step * np.arange(k)):
+                self._bias = (start, (k,), (step * 8,))
         learned = self.coef[self._learned]
         self._learned_unique = len(np.unique(learned)) == len(learned)
         self._learned_flat = self.flat[self._learned]
@@ -212,11 +227,11 @@ class _LinearGroup:
     def forward(self, batch: np.ndarray, static: np.ndarray, width: int) -> tuple:
         k = self.out.stop - self.out.start
         if self._weights is not None:  # a dense layer: out = W @ A (+ b)
-            c = static[self._weights].reshape(k, self.n_src)
+            c = _view(static, self._weights)
             a = batch[self.src]
             result = c @ a
             if self._bias is not None:
-                result += static[self._bias][:, None]
+                result += _view(static, self._bias)[:, None]
             elif len(self.const_rows):
                 weights = static[self.const_coef] * static[self.const_src]
                 result += np.bincount(self.const_rows, weights=weights, minlength=k)[:, None]
@@ -241,14 +256,18 @@ class _LinearGroup:
         batch[self.out] = result
         return c, a, static
 
-    def backward(self, saved: tuple, gbatch: np.ndarray, gstatic: np.ndarray, width: int) -> None:
+    def backward(
+        self, saved: tuple, gbatch: np.ndarray, gstatic: np.ndarray, width: int, inputs: bool
+    ) -> None:
+        """``inputs=False``: the caller needs no gradients for the program's inputs."""
         c, a, static = saved
         n = len(gstatic)
         if self._bias is not None:  # a dense layer with biases: all views
             upstream = gbatch[self.out]
-            gbatch[self.src] += c.T @ upstream
-            gstatic[self._weights] += (upstream @ a.T).ravel()
-            gstatic[self._bias] += upstream.sum(axis=1)
+            if inputs or not self.reads_inputs:
+                gbatch[self.src] += c.T @ upstream
+            _view(gstatic, self._weights)[...] += upstream @ a.T
+            _view(gstatic, self._bias)[...] += upstream.sum(axis=1)
             return
         if self.store == _STATIC:
             per_row = gstatic[self.out]
@@ -328,6 +347,7 @@ class Program:
         self._out_batch_rows = slots[stores]
         self._out_static_cols = np.flatnonzero(~stores)
         self._out_static_slots = slots[~stores]
+        self._out_unique = len(set(self._out_batch_rows.tolist())) == len(self._out_batch_rows)
         self._n_batch = n_batch
         self.n_nodes = n_nodes
         self.compile_seconds = 0.0
@@ -377,12 +397,19 @@ class Program:
             return self._run_forward(self._check_batch(batch), self.parameter_values())[3]
 
     def run(
-        self, batch: Any, params: np.ndarray, seed: Any = None, *, reduction: str = "mean"
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self,
+        batch: Any,
+        params: np.ndarray,
+        seed: Any = None,
+        *,
+        reduction: str = "mean",
+        input_grads: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Forward and backward on arrays only: ``(outputs, param_grads, input_grads)``.
 
         ``params`` holds the parameter values (as :meth:`parameter_values`); no Value
         is read or written, which is what a training loop over many batches wants.
+        ``input_grads=False`` skips the inputs' gradients (returned as None).
         """
         array = self._check_batch(batch)
         width = array.shape[0]
@@ -395,11 +422,14 @@ class Program:
             seed = np.broadcast_to(np.asarray(seed, float), outputs.shape)
             gbatch = np.zeros_like(batch_store)
             gstatic = np.zeros(len(static))
-            np.add.at(gbatch, self._out_batch_rows, seed[:, self._out_batch_cols].T)
-            np.add.at(gstatic, self._out_static_slots, seed[:, self._out_static_cols].sum(axis=0))
+            _add_rows(gbatch, self._out_batch_rows, seed[:, self._out_batch_cols].T,
+                      self._out_unique)  # fmt: skip
+            if len(self._out_static_slots):
+                np.add.at(gstatic, self._out_static_slots, seed[:, self._out_static_cols].sum(0))
             for group, state in zip(reversed(self.groups), reversed(saved)):
-                group.backward(state, gbatch, gstatic, width)
-        return outputs, gstatic[self._param_slots], gbatch[: len(self.inputs)].T
+                group.backward(state, gbatch, gstatic, width, input_grads)
+        inputs = gbatch[: len(self.inputs)].T if input_grads else None
+        return outputs, gstatic[self._param_slots], inputs
 
     def __call__(self, batch: Any, seed: Any = None, *, reduction: str = "mean") -> np.ndarray:
         """Forward and backward for a batch; returns the outputs, shape (n, outputs).
@@ -502,7 +532,6 @@ class _Compiler:
         leaves = [n for n in topo if n.is_leaf and n not in input_set]
         if params is None:
             self.params, self.constants = leaves, []
-            self._param_set = set(leaves)
         else:
             if not all(isinstance(p, Value) and p.is_leaf for p in params):
                 raise TypeError("compile(): params must be leaf Values")
@@ -511,7 +540,6 @@ class _Compiler:
             param_set = set(params)
             self.params = list(params)
             self.constants = [n for n in leaves if n not in param_set]
-            self._param_set = param_set
         for node in topo:
             if node._op and not isinstance(node._op, Op):
                 raise TypeError(f"node {node!r} has no op of the table; it cannot be compiled")
@@ -579,15 +607,10 @@ class _Compiler:
             store = _BATCH if self.is_batch[node] else _STATIC
             kind = ("linear",) if node in linear else (node._op, len(node._prev))
             buckets.setdefault((level[node], store, *kind), []).append(node)
-        # Slots: inputs then batch groups in order; parameters (a dense layer's weights in
-        # row-major order, then its biases, so that C is a view), constants, static groups.
+        # Slots: inputs then batch groups in order; parameters (in their given order, so a
+        # layer's weights are a strided view), constants, then static groups in order.
         batch_slot = {x: i for i, x in enumerate(self.inputs)}
-        placed: list[Value] = []
-        for key in sorted(buckets, key=lambda k: (k[0], k[1] != _STATIC)):
-            if key[1] == _BATCH and key[2] == "linear":
-                placed += self._dense_block(buckets[key], linear, set(placed))
-        in_block = set(placed)
-        fixed = placed + [p for p in self.params if p not in in_block] + self.constants
+        fixed = self.params + self.constants
         static_slot = {leaf: _RESERVED + i for i, leaf in enumerate(fixed)}
         n_batch, n_static = len(self.inputs), _RESERVED + len(fixed)
         groups: list[_OpGroup | _LinearGroup] = []
@@ -624,41 +647,6 @@ class _Compiler:
             output_slots, n_batch, len(self.topo),
         )  # fmt: skip
 
-    def _dense_block(self, nodes, linear, placed: set[Value]) -> list[Value]:
-        """A dense layer's parameters, weights row by row then biases; [] if not dense.
-
-        Dense: every sum takes one ``w * source`` term per source of the group, each
-        weight a distinct parameter, plus at most one bias parameter (all or none).
-        """
-        params = self._param_set
-        columns: dict[Value, int] = {}
-        for node in nodes:
-            for _c, src in linear[node]:
-                if self.is_batch[src]:
-                    columns.setdefault(src, len(columns))
-        weights: list[Value] = []
-        biases: list[Value] = []
-        for node in nodes:
-            row: list[Value | None] = [None] * len(columns)
-            for coef, src in linear[node]:
-                if self.is_batch[src]:
-                    if coef is None or row[columns[src]] is not None:
-                        return []
-                    row[columns[src]] = coef
-                elif coef is None and src in params:
-                    biases.append(src)
-                else:
-                    return []
-            if any(w is None for w in row):
-                return []
-            weights += row  # type: ignore[arg-type]
-        block = weights + biases
-        if biases and len(biases) != len(nodes):
-            return []
-        if not all(p in params for p in weights) or len(set(block)) != len(block):
-            return []
-        return [] if placed & set(block) else block
-
     def _op_group(self, nodes, store, out, batch_slot, static_slot) -> _OpGroup:
         op: Op = nodes[0]._op
         arity = len(nodes[0]._prev)
@@ -692,6 +680,7 @@ class _Compiler:
         n_src = len(sources)
         src_rows = np.array([batch_slot[s] for s in sources], dtype=np.intp)
         return _LinearGroup(
+            reads_inputs=bool(sources) and all(batch_slot[x] < len(self.inputs) for x in sources),
             store=store,
             out=out,
             src=_as_slice(src_rows),

@@ -149,7 +149,9 @@ class CompiledStep:
         seed[:, 0] = scale
         if self.penalty is not None:
             seed[:, -1] = 1.0 / n  # the penalty is the same in every row: counted once
-        results, grads, _ = program.run(np.hstack([X_batch, encoded]), self._values, seed)
+        results, grads, _ = program.run(
+            np.hstack([X_batch, encoded]), self._values, seed, input_grads=False
+        )
         self._grads = grads
         if self._order is None:
             self.optimizer.update(self._values, grads)
