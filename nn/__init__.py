@@ -78,7 +78,8 @@ from .module import (
 from .optim import SGD, Adam, LinearDecay, LRScheduler, Optimizer, StepDecay
 from .regularization import L1, L2, l1_penalty, l2_penalty
 from .serialize import ModelFileError, load, load_weights, save
-from .training import History, ScalarStep, evaluate, fit
+from .steps import ScalarStep
+from .training import History, evaluate, fit
 
 __all__ = [
     "ACTIVATIONS",

@@ -21,6 +21,7 @@ from autograd.compiled import Program, graph_signature
 from .losses import FunctionLoss, Loss
 from .module import Dropout, Module
 from .optim import Optimizer
+from .steps import Step
 
 __all__ = ["CompiledStep", "NotCompilable", "compile_training_graph"]
 
@@ -93,7 +94,7 @@ def compile_training_graph(
     return program
 
 
-class CompiledStep:
+class CompiledStep(Step):
     """One optimisation step through a compiled program; same updates as ScalarStep.
 
     Between :meth:`sync` calls the parameters live in one numpy array, updated by the
@@ -108,10 +109,7 @@ class CompiledStep:
         optimizer: Optimizer,
         penalty: Callable[[Module], Value] | None = None,
     ) -> None:
-        self.model = model
-        self.loss = loss
-        self.optimizer = optimizer
-        self.penalty = penalty
+        super().__init__(model, loss, optimizer, penalty)
         self.program: Program | None = None
         self.width: int | None = None
         self._values: np.ndarray | None = None

@@ -29,12 +29,11 @@ from .compiled import CompiledStep, NotCompilable, describe
 from .data import batches, check_dataset, train_test_split
 from .losses import Loss, get_loss
 from .metrics import CLASSIFICATION_METRICS, get_metric
-from .module import Module, Perceptron, outputs_to_array
+from .module import Module, Perceptron
 from .optim import SGD, Adam, LRScheduler, Optimizer
+from .steps import ScalarStep, Step, StepResult
 
 __all__ = ["ENGINES", "CompiledStep", "History", "ScalarStep", "evaluate", "fit"]
-
-StepResult = tuple[float, np.ndarray]
 
 
 class History:
@@ -98,43 +97,6 @@ class History:
         return f"History({len(self)} epochs: {last}{stop})"
 
 
-# ----- step functions ------------------------------------------------------------------------
-class ScalarStep:
-    """One optimisation step with the scalar engine.
-
-    Builds the graph of each sample (model, then loss) and of the penalty, zeroes the
-    gradients, backpropagates once through the whole batch and lets the optimizer
-    update the parameters. Returns the batch loss and the model outputs as numbers.
-    """
-
-    def __init__(
-        self,
-        model: Module,
-        loss: Loss,
-        optimizer: Optimizer,
-        penalty: Callable[[Module], Value] | None = None,
-    ) -> None:
-        self.model = model
-        self.loss = loss
-        self.optimizer = optimizer
-        self.penalty = penalty
-
-    def encode(self, targets: np.ndarray) -> np.ndarray:
-        """The targets as this step takes them (unchanged)."""
-        return targets
-
-    def __call__(self, X_batch: np.ndarray, y_batch: np.ndarray) -> StepResult:
-        model = self.model
-        outputs = [model(row) for row in X_batch.tolist()]
-        total = self.loss(outputs, y_batch)
-        if self.penalty is not None:
-            total = total + self.penalty(model)
-        self.optimizer.zero_grad()
-        total.backward()
-        self.optimizer.step()
-        return total.data, outputs_to_array(outputs)
-
-
 ENGINES = ("auto", "compiled", "scalar")
 
 
@@ -146,7 +108,7 @@ def _make_step(
     penalty: Any,
     data: tuple[np.ndarray, np.ndarray, int],
     history: History,
-) -> Callable[[np.ndarray, np.ndarray], StepResult]:
+) -> Step:
     """The step function for ``engine``; 'auto' compiles where the model allows."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
@@ -403,7 +365,7 @@ def fit(
                 all_outputs.append(outputs)
                 all_y.append(y_batch)
                 bar.update(1)
-            _sync(step)
+            step.sync()  # a compiled step keeps the parameters in an array
             epoch_loss = loss_sum / seen
             logs = {"loss": epoch_loss}
             logs.update(measure(np.concatenate(all_outputs), np.concatenate(all_y)))
@@ -441,7 +403,7 @@ def fit(
                 history.stopped_early = more_to_do
                 break
     finally:
-        _sync(step)
+        step.sync()
         history.seconds = time.perf_counter() - start
         if history.stopped_early:
             bar.set_description(f"stopped by {history.stop_reason} after epoch {len(history)}")
@@ -467,16 +429,7 @@ def _epoch_batches(
         yield X_batch, targets[rows], y[rows]
 
 
-def _sync(step: Any) -> None:
-    """Bring the model's Values up to date (a compiled step keeps them in an array)."""
-    sync = getattr(step, "sync", None)
-    if sync is not None:
-        sync()
-
-
-def _run_step(
-    step: Callable[[np.ndarray, np.ndarray], StepResult], X_batch: np.ndarray, y_batch: np.ndarray
-) -> StepResult:
+def _run_step(step: Step, X_batch: np.ndarray, y_batch: np.ndarray) -> StepResult:
     # Graph nodes hold no reference cycles (reference counting frees them), so the
     # cyclic collector would only rescan the growing graph; pause it during a step.
     enabled = gc.isenabled()

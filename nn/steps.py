@@ -1,0 +1,67 @@
+"""Step functions: one optimisation step on a batch, ``step(X_batch, targets) -> (loss, outputs)``.
+
+``fit`` only loops, measures and decides when to stop; a step does the work. This
+module holds the base and the scalar engine's step; :mod:`nn.compiled` the compiled one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from autograd import Value
+
+from .losses import Loss
+from .module import Module, outputs_to_array
+from .optim import Optimizer
+
+__all__ = ["ScalarStep", "Step", "StepResult"]
+
+StepResult = tuple[float, np.ndarray]
+
+
+class Step:
+    """What every step holds: the model, the loss, the optimizer and an optional penalty."""
+
+    def __init__(
+        self,
+        model: Module,
+        loss: Loss,
+        optimizer: Optimizer,
+        penalty: Callable[[Module], Value] | None = None,
+    ) -> None:
+        self.model = model
+        self.loss = loss
+        self.optimizer = optimizer
+        self.penalty = penalty
+
+    def encode(self, targets: np.ndarray) -> np.ndarray:
+        """The targets as this step takes them (by default unchanged), computed once."""
+        return targets
+
+    def sync(self) -> None:
+        """Bring the model's Values up to date (nothing to do by default)."""
+
+    def __call__(self, X_batch: np.ndarray, targets: np.ndarray) -> StepResult:
+        raise NotImplementedError
+
+
+class ScalarStep(Step):
+    """One optimisation step with the scalar engine.
+
+    Builds the graph of each sample (model, then loss) and of the penalty, zeroes the
+    gradients, backpropagates once through the whole batch and lets the optimizer
+    update the parameters. Returns the batch loss and the model outputs as numbers.
+    """
+
+    def __call__(self, X_batch: np.ndarray, y_batch: np.ndarray) -> StepResult:
+        model = self.model
+        outputs = [model(row) for row in X_batch.tolist()]
+        total = self.loss(outputs, y_batch)
+        if self.penalty is not None:
+            total = total + self.penalty(model)
+        self.optimizer.zero_grad()
+        total.backward()
+        self.optimizer.step()
+        return total.data, outputs_to_array(outputs)
