@@ -268,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
         bench_deep_chain(engines)
     if "W4" in args.only:
         bench_digits(rounds, engines, slow_batches=2 if args.quick else 4)
+    print(
+        "\nReproduce: pip install micrograd==0.1.0 torch==2.13.0 (optional anchors), then "
+        "python benchmarks/run.py. Medians of interleaved rounds, one math thread each; "
+        "ratios are anchor time / chainrule time from this same run."
+    )
     return 0
 
 
