@@ -294,23 +294,23 @@ class _LinearGroup:
 
 
 def _domain_error(op: Op, args: list, exc: BaseException, derivative: bool = False) -> DomainError:
-    """Name the op and the first operands outside its domain, as the scalar engine does."""
-    columns = [np.broadcast_to(a, np.broadcast_shapes(*(np.shape(x) for x in args))) for a in args]
-    flat = [np.ravel(c) for c in columns]
-    bad: list[float] = []
-    for i in range(len(flat[0]) if flat else 0):
-        point = [float(f[i]) for f in flat]
-        if not op.check_domain(point) or derivative:
-            try:
-                op.evaluate(point)
-                if derivative:
-                    op.local_grads(point, op.evaluate(point))
-            except (ArithmeticError, ValueError):
-                bad = point
-                break
-    shown = ", ".join(f"{x:g}" for x in bad) or "..."
-    what = "the derivative is undefined or infinite" if derivative else "math domain error"
-    return DomainError(f"{op.name}({shown}) in a compiled batch: {what} ({exc})", op, bad)
+    """The scalar engine's error for the first row of the batch that fails."""
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    columns = [np.broadcast_to(a, shape).ravel().tolist() for a in args]
+    for point in zip(*columns):
+        try:
+            out = op.evaluate(point)
+            if derivative:
+                op.local_grads(point, out)
+        except DomainError as err:
+            return DomainError(f"{err} (in a compiled batch)", op, err.operands)
+        except (ArithmeticError, ValueError) as err:
+            shown = ", ".join(f"{x:g}" for x in point)
+            return DomainError(
+                f"{op.name}({shown}): the derivative is undefined or infinite there ({err}) "
+                "(in a compiled batch)", op, point,
+            )  # fmt: skip
+    return DomainError(f"{op.name}: {exc} (in a compiled batch)", op, ())
 
 
 class Program:
