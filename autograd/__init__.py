@@ -12,6 +12,7 @@ from .compiled import Program, compile
 from .custom import op, register_op, unregister_op
 from .engine import Value
 from .functional import grad, gradients, value_and_grad
+from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .mode import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .operation import REGISTRY, Domain, DomainError, Op
 from .ops import (
@@ -33,6 +34,7 @@ __all__ = [
     "AnomalyError",
     "Domain",
     "DomainError",
+    "GradcheckError",
     "Op",
     "Program",
     "Value",
@@ -43,11 +45,13 @@ __all__ = [
     "exp",
     "gaussian",
     "grad",
+    "gradcheck",
     "gradients",
     "is_grad_enabled",
     "leaky_relu",
     "log",
     "no_grad",
+    "numerical_grad",
     "op",
     "ops",
     "register_op",

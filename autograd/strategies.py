@@ -23,11 +23,9 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import unittest
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from hypothesis import assume
 from hypothesis import strategies as st
 
 from .engine import Value, _topological_order, apply
@@ -39,7 +37,6 @@ __all__ = [
     "GradcheckError",
     "assert_gradients_close",
     "expressions",
-    "networks",
     "values",
 ]
 
@@ -413,88 +410,3 @@ def _expressions(
         if tested:
             current = entry  # the output is the last node that exercises an op under test
     return Expression(current[0], inputs)
-
-
-# ----- networks -----------------------------------------------------------------------------
-_LOSSES = {
-    "squared error": lambda outs, ys: Value.sum((o - y) ** 2 for o, y in zip(outs, ys)),
-    "hinge": lambda outs, ys: Value.sum((1 - y * o).relu() for o, y in zip(outs, ys)),
-}
-
-
-def _mlp_class() -> tuple[Any, list[str]]:
-    try:
-        import nn
-    except ImportError as exc:  # pragma: no cover - nn ships with chainrule
-        raise unittest.SkipTest(f"networks() needs chainrule's nn package: {exc}") from None
-    mlp = getattr(nn, "MLP", None)
-    if mlp is None:
-        raise unittest.SkipTest("networks() needs nn.MLP, which this version of nn does not have")
-    # hidden-layer activations by name, relu (micrograd's) first so shrinking prefers it
-    names = [a for a in getattr(nn, "ACTIVATIONS", ()) if a != "linear"]
-    return mlp, sorted(names, key=lambda a: a != "relu")
-
-
-def networks(
-    max_inputs: int = 3,
-    max_width: int = 3,
-    max_layers: int = 2,
-    max_points: int = 3,
-) -> st.SearchStrategy[Expression]:
-    """Small ``nn.MLP(nin, nouts)`` models with a loss over a few data points.
-
-    Up to ``max_inputs`` inputs, ``max_layers`` layers of up to ``max_width`` neurons
-    (the last layer has one), ``max_points`` data points, and a squared-error or
-    hinge loss. The expression's output is the loss and its inputs are the model's
-    parameters (weights drawn by Hypothesis in [-1, 1]), so
-    ``assert_gradients_close(net)`` checks the gradients training uses;
-    ``net.model`` is the MLP. If ``nn.MLP`` is missing, drawing raises
-    ``unittest.SkipTest``, which pytest and unittest report as a skip.
-    """
-    for name, limit in (("max_inputs", max_inputs), ("max_width", max_width),
-                        ("max_layers", max_layers), ("max_points", max_points)):  # fmt: skip
-        if limit < 1:
-            raise ValueError(f"networks: {name} must be at least 1, got {limit}")
-    return _networks(max_inputs, max_width, max_layers, max_points)
-
-
-@st.composite
-def _networks(
-    draw: Callable[..., Any], max_inputs: int, max_width: int, max_layers: int, max_points: int
-) -> Expression:
-    mlp, activations = _mlp_class()
-    nin = draw(st.integers(1, max_inputs))
-    hidden = draw(st.lists(st.integers(1, max_width), min_size=0, max_size=max_layers - 1))
-    nouts = [*hidden, 1]
-    activation = draw(st.sampled_from(activations)) if activations else None
-    try:  # seeded, so the strategy uses no global random state (weights are redrawn below)
-        if activation is None:
-            model = mlp(nin, nouts, seed=0)
-        else:
-            model = mlp(nin, nouts, activation=activation, seed=0)
-    except TypeError:  # a micrograd-style MLP without these options
-        activation = None
-        model = mlp(nin, nouts)
-    parameters = list(model.parameters())
-    for p in parameters:
-        p.data = draw(_floats(-1.0, 1.0))
-    n_points = draw(st.integers(1, max_points))
-    xs = [[draw(_floats(-2.0, 2.0)) for _ in range(nin)] for _ in range(n_points)]
-    loss_name = draw(st.sampled_from(sorted(_LOSSES)))
-    ys = [draw(st.sampled_from([-1.0, 1.0])) for _ in range(n_points)]
-    outs = []
-    for x in xs:
-        out = model(x)
-        if isinstance(out, (list, tuple)):
-            (out,) = out
-        outs.append(out)
-    loss = _LOSSES[loss_name](outs, ys)
-    assume(graph_is_well_posed(loss, parameters))
-    shown = f", activation={activation!r}" if activation else ""
-    description = (
-        f"MLP({nin}, {nouts}{shown}) with {loss_name} loss on x={xs}, y={ys}, "
-        f"parameters={[p.data for p in parameters]}"
-    )
-    expression = Expression(loss, parameters, description)
-    expression.model = model
-    return expression

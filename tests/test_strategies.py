@@ -4,7 +4,6 @@ domains), networks, and the property test a user writes for their own op."""
 from __future__ import annotations
 
 import sys
-import unittest
 
 import pytest
 from hypothesis import HealthCheck, find, given, settings
@@ -17,9 +16,9 @@ from autograd.strategies import (
     GradcheckError,
     assert_gradients_close,
     expressions,
-    networks,
     values,
 )
+from nn.strategies import networks
 
 from .helpers import central_difference
 
@@ -197,14 +196,7 @@ def test_a_wrong_derivative_is_caught_and_shrunk_to_a_readable_formula(register)
     assert (row.analytic, round(row.numeric, 6)) == (6.0, 12.0)
 
 
-# ----- networks -----------------------------------------------------------------------------
-def _has_mlp() -> bool:
-    import nn
-
-    return hasattr(nn, "MLP")
-
-
-@pytest.mark.skipif(not _has_mlp(), reason="nn.MLP is not available yet")
+# ----- networks (nn.strategies: nn builds on autograd, never the reverse) ---------------------
 @settings(max_examples=15, suppress_health_check=[HealthCheck.too_slow])
 @given(networks())
 def test_network_gradients(net):
@@ -213,9 +205,10 @@ def test_network_gradients(net):
     assert_gradients_close(net)
 
 
-def test_networks_skip_cleanly_without_mlp(monkeypatch):
-    import nn
+def test_autograd_does_not_import_nn():
+    import subprocess
+    import sys
 
-    monkeypatch.delattr(nn, "MLP", raising=False)
-    with pytest.raises(unittest.SkipTest, match=r"needs nn\.MLP"):
-        find(networks(), lambda net: True, settings=settings(database=None))
+    code = "import sys, autograd, autograd.strategies; print('nn' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
