@@ -36,10 +36,11 @@ _BATCH, _STATIC = "batch", "static"
 
 
 # Float errors in numpy (log of 0, overflow) raise, as in the scalar engine; underflow is fine.
-def _view(store: np.ndarray, spec: tuple) -> np.ndarray:
-    """A strided view into the float64 store: (first index, shape, byte strides)."""
-    first, shape, strides = spec
-    return np.lib.stride_tricks.as_strided(store[first:], shape=shape, strides=strides)
+def _view(store: np.ndarray, spec: tuple[slice, tuple[int, ...], int | None]) -> np.ndarray:
+    """A view of the store by plain slicing: (rows slice, shape, columns kept)."""
+    rows, shape, columns = spec
+    view = store[rows].reshape(shape)
+    return view if columns is None else view[:, :columns]
 
 
 def _float_errors_raise() -> np.errstate:
@@ -61,6 +62,7 @@ class _Gather:
     batch_unique: bool = True
     static_unique: bool = True
     repeated: bool = False  # every position reads the same batch row (kept 1 x width)
+    inputs_only: bool = False  # reads only the program's inputs (their grads may be skipped)
 
     def read(self, batch: np.ndarray, static: np.ndarray, k: int, width: int) -> np.ndarray:
         if self.repeated:
@@ -166,7 +168,8 @@ class _OpGroup:
             )
             return
         for gather, d in zip(self.operands, local):
-            gather.scatter(upstream * d, gbatch, gstatic, k, w)
+            if inputs or not gather.inputs_only:
+                gather.scatter(upstream * d, gbatch, gstatic, k, w)
 
 
 @dataclass
@@ -201,14 +204,14 @@ class _LinearGroup:
             self._dense = dense.reshape(k, self.n_src)
         # A dense layer whose parameters lie in the store row by row (nn's order: each
         # neuron's weights, then its bias): C and the biases are strided views of it.
-        self._weights: tuple[int, tuple[int, int], tuple[int, int]] | None = None
-        self._bias: tuple[int, tuple[int], tuple[int]] | None = None
+        self._weights: tuple | None = None  # for _view: (slice, (k, stride), n_src)
+        self._bias: tuple | None = None
         if self._dense is not None and self._dense.size and self._learned.all():
             first = int(self._dense[0, 0])
             stride = int(self._dense[1, 0]) - first if k > 1 else self.n_src
             expected = first + stride * np.arange(k)[:, None] + np.arange(self.n_src)
             if stride >= self.n_src and np.array_equal(self._dense, expected):
-                self._weights = (first, (k, self.n_src), (stride * 8, 8))
+                self._weights = (slice(first, first + k * stride), (k, stride), self.n_src)
         if (
             self._weights is not None
             and len(self.const_rows) == k
@@ -218,7 +221,7 @@ class _LinearGroup:
             start = int(self.const_src[0])
             step = int(self.const_src[1]) - start if k > 1 else 1
             if step > 0 and np.array_equal(self.const_src, start + step * np.arange(k)):
-                self._bias = (start, (k,), (step * 8,))
+                self._bias = (slice(start, start + k * step, step), (k,), None)
         learned = self.coef[self._learned]
         self._learned_unique = len(np.unique(learned)) == len(learned)
         self._learned_flat = self.flat[self._learned]
@@ -637,6 +640,14 @@ class _Compiler:
             (_BATCH, batch_slot[o]) if self.is_batch[o] else (_STATIC, static_slot[o])
             for o in self.outputs
         ]
+        for group in groups:  # a view must lie inside the store
+            if isinstance(group, _LinearGroup) and group._weights is not None:
+                ends = [group._weights[0].stop]
+                if group._bias is not None:
+                    bias = group._bias[0]
+                    ends.append(bias.start + (group._bias[1][0] - 1) * bias.step + 1)
+                if max(ends) > n_static:
+                    group._weights = group._bias = None
         template = np.zeros(n_static)
         template[ONE], template[ZERO] = 1.0, 0.0
         for leaf in self.constants:
@@ -655,7 +666,13 @@ class _Compiler:
             gather = _gather(parents, self.is_batch, batch_slot, static_slot)
             return _OpGroup(op, store, out, [gather], nodes, stacked=arity)
         operands = [
-            _gather([n._prev[j] for n in nodes], self.is_batch, batch_slot, static_slot)
+            _gather(
+                [n._prev[j] for n in nodes],
+                self.is_batch,
+                batch_slot,
+                static_slot,
+                len(self.inputs),
+            )  # fmt: skip
             for j in range(arity)
         ]
         return _OpGroup(op, store, out, operands, nodes)
@@ -694,13 +711,19 @@ class _Compiler:
         )
 
 
-def _gather(parents, is_batch, batch_slot, static_slot) -> _Gather:
+def _gather(parents, is_batch, batch_slot, static_slot, n_inputs: int = 0) -> _Gather:
     flags = [is_batch[p] for p in parents]
     if all(flags):
         rows = np.array([batch_slot[p] for p in parents], dtype=np.intp)
+        inputs_only = bool((rows < n_inputs).all())
         if len(rows) > 1 and (rows == rows[0]).all():
-            return _Gather(batch_idx=slice(int(rows[0]), int(rows[0]) + 1), repeated=True)
-        return _Gather(batch_idx=_as_slice(rows), batch_unique=len(set(rows.tolist())) == len(rows))
+            row = slice(int(rows[0]), int(rows[0]) + 1)
+            return _Gather(batch_idx=row, repeated=True, inputs_only=inputs_only)
+        return _Gather(
+            batch_idx=_as_slice(rows),
+            batch_unique=len(set(rows.tolist())) == len(rows),
+            inputs_only=inputs_only,
+        )
     if not any(flags):
         slots = np.array([static_slot[p] for p in parents], dtype=np.intp)
         return _Gather(static_idx=slots, static_unique=len(set(slots.tolist())) == len(slots))
