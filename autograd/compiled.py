@@ -665,14 +665,9 @@ class _Compiler:
             parents = [n._prev[j] for j in range(arity) for n in nodes]
             gather = _gather(parents, self.is_batch, batch_slot, static_slot)
             return _OpGroup(op, store, out, [gather], nodes, stacked=arity)
+        n_inputs = len(self.inputs)
         operands = [
-            _gather(
-                [n._prev[j] for n in nodes],
-                self.is_batch,
-                batch_slot,
-                static_slot,
-                len(self.inputs),
-            )  # fmt: skip
+            _gather([n._prev[j] for n in nodes], self.is_batch, batch_slot, static_slot, n_inputs)
             for j in range(arity)
         ]
         return _OpGroup(op, store, out, operands, nodes)
