@@ -80,8 +80,7 @@ class _Gather:
     def scatter(
         self, contrib: Any, gbatch: np.ndarray, gstatic: np.ndarray, k: int, width: int
     ) -> None:
-        if np.shape(contrib) != ((k, width) if width else (k,)):
-            contrib = np.broadcast_to(contrib, (k, width) if width else (k,))
+        # contrib = upstream * local has the group's full shape: upstream is (k, width)
         if self.repeated:
             gbatch[self.batch_idx] += contrib.sum(axis=0)
         elif self.static_idx is None:
@@ -114,6 +113,8 @@ class _OpGroup:
 
     def __post_init__(self) -> None:
         op = self.op
+        self._k = self.out.stop - self.out.start
+        self._batch = self.store == _BATCH
         if op.vectorized is not None:
             vectorized, params = op.vectorized, op.params
             self._run = lambda *args: vectorized(*args, *params)
@@ -121,8 +122,8 @@ class _OpGroup:
             self._run = np.vectorize(lambda *xs: op.evaluate(xs), otypes=[float])
 
     def forward(self, batch: np.ndarray, static: np.ndarray, width: int) -> tuple:
-        k = self.out.stop - self.out.start
-        w = width if self.store == _BATCH else 0
+        k = self._k
+        w = width if self._batch else 0
         if self.stacked:
             rows = self.operands[0].read(batch, static, k * self.stacked, w)
             args = [rows.reshape((self.stacked, k) + rows.shape[1:])]
@@ -132,7 +133,7 @@ class _OpGroup:
             result = self._run(*args)
         except FloatingPointError as exc:
             raise _domain_error(self.op, args, exc) from None
-        target = batch if self.store == _BATCH else static
+        target = batch if self._batch else static
         target[self.out] = result
         return args, target[self.out]
 
@@ -151,9 +152,9 @@ class _OpGroup:
         self, saved: tuple, gbatch: np.ndarray, gstatic: np.ndarray, width: int, inputs: bool
     ) -> None:
         args, out = saved
-        k = self.out.stop - self.out.start
-        w = width if self.store == _BATCH else 0
-        upstream = (gbatch if self.store == _BATCH else gstatic)[self.out]
+        k = self._k
+        w = width if self._batch else 0
+        upstream = (gbatch if self._batch else gstatic)[self.out]
         try:
             if self.stacked:  # the one n-ary rule, evaluated once on all m inputs
                 local = self._local_grads(args, out[None])[0]
@@ -162,7 +163,9 @@ class _OpGroup:
         except FloatingPointError as exc:
             raise _domain_error(self.op, args, exc, derivative=True) from None
         if self.stacked:
-            contrib = np.broadcast_to(upstream[None] * local, (self.stacked, *upstream.shape))
+            contrib = upstream[None] * local
+            if contrib.shape[0] != self.stacked:  # a constant rule, such as sum's 1
+                contrib = np.broadcast_to(contrib, (self.stacked, *upstream.shape))
             self.operands[0].scatter(
                 contrib.reshape((-1, *upstream.shape[1:])), gbatch, gstatic, k * self.stacked, w
             )
