@@ -299,6 +299,38 @@ class _LinearGroup:
                 )
 
 
+@dataclass
+class _DotGroup:
+    """k sums of m products of two batch values each: out = sum over t of a_t * b_t.
+
+    The products are not stored: the cross-entropy term sum(t_i * log p_i) is one step.
+    """
+
+    out: slice
+    left: _Gather  # the m*k first factors, term by term
+    right: _Gather  # the m*k second factors
+    m: int
+    nodes: list[Value] = field(repr=False)
+
+    def forward(self, batch: np.ndarray, static: np.ndarray, width: int) -> tuple:
+        k = self.out.stop - self.out.start
+        a = self.left.read(batch, static, self.m * k, width).reshape(self.m, k, width)
+        b = self.right.read(batch, static, self.m * k, width).reshape(self.m, k, width)
+        batch[self.out] = np.einsum("tkw,tkw->kw", a, b)
+        return a, b
+
+    def backward(
+        self, saved: tuple, gbatch: np.ndarray, gstatic: np.ndarray, width: int, inputs: bool
+    ) -> None:
+        a, b = saved
+        k = self.out.stop - self.out.start
+        upstream = gbatch[self.out][None]
+        for gather, other in ((self.left, b), (self.right, a)):
+            if inputs or not gather.inputs_only:
+                contrib = (upstream * other).reshape(self.m * k, width)
+                gather.scatter(contrib, gbatch, gstatic, self.m * k, width)
+
+
 def _domain_error(op: Op, args: list, exc: BaseException, derivative: bool = False) -> DomainError:
     """The scalar engine's error for the first row of the batch that fails."""
     shape = np.broadcast_shapes(*(np.shape(a) for a in args))
@@ -564,6 +596,20 @@ class _Compiler:
             self.uses[out] += 1
 
     # ---- fusing neurons into linear rows ------------------------------------------------
+    def _dot_terms(self, node: Value) -> list[tuple[Value, Value]] | None:
+        """(a, b) for each term of a batch sum made only of products of two batch values."""
+        if node._op is not ops.sum or not self.is_batch[node]:
+            return None
+        pairs = []
+        for term in node._prev:
+            if term._op is not ops.mul or self.uses[term] != 1:
+                return None
+            a, b = term._prev
+            if not (self.is_batch[a] and self.is_batch[b]):
+                return None
+            pairs.append((a, b))
+        return pairs
+
     def _linear_terms(self, node: Value) -> list[tuple[Value | None, Value]] | None:
         """(coefficient, source) terms of a sum node: a product with a static factor
         used only by this sum becomes (factor, other factor); any other term (1, term)."""
@@ -584,8 +630,14 @@ class _Compiler:
 
     def build(self) -> Program:
         linear: dict[Value, list[tuple[Value | None, Value]]] = {}
+        dots: dict[Value, list[tuple[Value, Value]]] = {}
         fused: set[Value] = set()
         for node in self.topo:
+            pairs = self._dot_terms(node)
+            if pairs is not None:
+                dots[node] = pairs
+                fused.update(node._prev)
+                continue
             terms = self._linear_terms(node)
             if terms is not None:
                 linear[node] = terms
@@ -603,6 +655,8 @@ class _Compiler:
                 if node in linear:
                     terms = linear[node]
                     parents = [s for _, s in terms] + [c for c, _ in terms if c is not None]
+                elif node in dots:
+                    parents = [x for pair in dots[node] for x in pair]
                 else:
                     parents = list(node._prev)
                 level[node] = 1 + max(level[p] for p in parents)
@@ -611,7 +665,12 @@ class _Compiler:
             if node.is_leaf or node in fused:
                 continue
             store = _BATCH if self.is_batch[node] else _STATIC
-            kind = ("linear",) if node in linear else (node._op, len(node._prev))
+            if node in linear:
+                kind: tuple = ("linear",)
+            elif node in dots:
+                kind = ("dot", len(node._prev))
+            else:
+                kind = (node._op, len(node._prev))
             buckets.setdefault((level[node], store, *kind), []).append(node)
         # Slots: inputs then batch groups in order; parameters (in their given order, so a
         # layer's weights are a strided view), constants, then static groups in order.
@@ -619,7 +678,7 @@ class _Compiler:
         fixed = self.params + self.constants
         static_slot = {leaf: _RESERVED + i for i, leaf in enumerate(fixed)}
         n_batch, n_static = len(self.inputs), _RESERVED + len(fixed)
-        groups: list[_OpGroup | _LinearGroup] = []
+        groups: list[_OpGroup | _LinearGroup | _DotGroup] = []
         for key in sorted(buckets, key=lambda k: (k[0], k[1] != _STATIC)):
             nodes = buckets[key]
             store = key[1]
@@ -637,6 +696,16 @@ class _Compiler:
                 groups.append(
                     self._linear_group(nodes, store, out, linear, batch_slot, static_slot)
                 )
+            elif key[2] == "dot":
+                m = key[3]
+                sides = [
+                    _gather(
+                        [dots[n][t][side] for t in range(m) for n in nodes],
+                        self.is_batch, batch_slot, static_slot, len(self.inputs),
+                    )
+                    for side in (0, 1)
+                ]  # fmt: skip
+                groups.append(_DotGroup(out, sides[0], sides[1], m, nodes))
             else:
                 groups.append(self._op_group(nodes, store, out, batch_slot, static_slot))
         output_slots = [

@@ -122,7 +122,7 @@ def random_graph(draw):
     """A recipe: each step combines earlier nodes (inputs, parameters, results)."""
     steps = draw(
         st.lists(
-            st.tuples(st.integers(0, 4), st.integers(0, 99), st.integers(0, 99),
+            st.tuples(st.integers(0, 5), st.integers(0, 99), st.integers(0, 99),
                       st.integers(0, 99), st.integers(0, len(UNARY) - 1)),
             min_size=1, max_size=25,
         )
@@ -142,6 +142,8 @@ def build_random(steps, xs, params):
             nodes.append(Value.sum([a * params[u % len(params)], b * c, c, params[0]]))
         elif kind == 3:
             nodes.append(Value.logsumexp([a, b, c]))
+        elif kind == 5:  # a sum of products of two values each (a dot product)
+            nodes.append(Value.sum([a * b, b * c, c * a]))
         else:
             nodes.append(a * params[u % len(params)])
     return [nodes[-1], nodes[len(nodes) // 2]]
