@@ -65,9 +65,7 @@ class _Gather:
     inputs_only: bool = False  # reads only the program's inputs (their grads may be skipped)
 
     def read(self, batch: np.ndarray, static: np.ndarray, k: int, width: int) -> np.ndarray:
-        if self.repeated:
-            return np.broadcast_to(batch[self.batch_idx], (k, width))
-        if self.static_idx is None:
+        if self.static_idx is None:  # a repeated row stays (1, width): numpy broadcasts it
             return batch[self.batch_idx]
         if self.batch_idx is None:
             values = static[self.static_idx]
@@ -76,6 +74,11 @@ class _Gather:
         out[self.batch_pos] = batch[self.batch_idx]
         out[self.static_pos] = static[self.static_idx][:, None]
         return out
+
+    def read_all(self, batch: np.ndarray, static: np.ndarray, k: int, width: int) -> np.ndarray:
+        """Like :meth:`read`, with a repeated row spelled out to all k positions."""
+        rows = self.read(batch, static, k, width)
+        return np.broadcast_to(rows, (k, *rows.shape[1:])) if self.repeated else rows
 
     def scatter(
         self, contrib: Any, gbatch: np.ndarray, gstatic: np.ndarray, k: int, width: int
@@ -125,7 +128,7 @@ class _OpGroup:
         k = self._k
         w = width if self._batch else 0
         if self.stacked:
-            rows = self.operands[0].read(batch, static, k * self.stacked, w)
+            rows = self.operands[0].read_all(batch, static, k * self.stacked, w)
             args = [rows.reshape((self.stacked, k) + rows.shape[1:])]
         else:
             args = [g.read(batch, static, k, w) for g in self.operands]
@@ -314,8 +317,8 @@ class _DotGroup:
 
     def forward(self, batch: np.ndarray, static: np.ndarray, width: int) -> tuple:
         k = self.out.stop - self.out.start
-        a = self.left.read(batch, static, self.m * k, width).reshape(self.m, k, width)
-        b = self.right.read(batch, static, self.m * k, width).reshape(self.m, k, width)
+        a = self.left.read_all(batch, static, self.m * k, width).reshape(self.m, k, width)
+        b = self.right.read_all(batch, static, self.m * k, width).reshape(self.m, k, width)
         batch[self.out] = np.einsum("tkw,tkw->kw", a, b)
         return a, b
 
