@@ -11,7 +11,6 @@ Run: python examples/churn.py   (writes churn_history.png when matplotlib is ins
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,7 @@ from typing import Any
 import numpy as np
 
 import nn
-
-
-def _plots() -> Any:
-    """viz.plots when matplotlib is installed, else None (plots are optional)."""
-    if importlib.util.find_spec("matplotlib") is None:
-        return None
-    try:
-        from viz import plots
-    except ImportError:
-        return None
-    return plots
+from viz import plots as viz_plots
 
 
 def main(
@@ -90,7 +79,7 @@ def main(
     print()
     print(nn.classification_report(y_test, predicted, target_names=["stays", "leaves"]))
 
-    plots = _plots()
+    plots = viz_plots if viz_plots.available() else None  # matplotlib is optional
     if plots is not None and plot_dir is not None:
         out = Path(plot_dir)
         out.mkdir(parents=True, exist_ok=True)

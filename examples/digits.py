@@ -11,24 +11,13 @@ is installed)
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import nn
-
-
-def _plots() -> Any:
-    """viz.plots when matplotlib is installed, else None (plots are optional)."""
-    if importlib.util.find_spec("matplotlib") is None:
-        return None
-    try:
-        from viz import plots
-    except ImportError:
-        return None
-    return plots
+from viz import plots as viz_plots
 
 
 def ascii_digit(pixels: Any) -> str:
@@ -99,7 +88,7 @@ def main(
         ", ".join(f"{k} ({probabilities[k].data:.1%})" for k in ranked),
     )
 
-    plots = _plots()
+    plots = viz_plots if viz_plots.available() else None  # matplotlib is optional
     if plots is not None and plot_dir is not None:
         out = Path(plot_dir)
         out.mkdir(parents=True, exist_ok=True)

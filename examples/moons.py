@@ -10,23 +10,12 @@ chainrule-output/examples when matplotlib is installed)
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
 
 import nn
-
-
-def _plots() -> Any:
-    """viz.plots when matplotlib is installed, else None (plots are optional)."""
-    if importlib.util.find_spec("matplotlib") is None:
-        return None
-    try:
-        from viz import plots
-    except ImportError:
-        return None
-    return plots
+from viz import plots as viz_plots
 
 
 def main(
@@ -60,7 +49,7 @@ def main(
     train_accuracy = nn.accuracy(y, (scores > 0).astype(int))
     print(f"final training accuracy: {train_accuracy:.0%} in {history.seconds:.1f} s")
 
-    plots = _plots()
+    plots = viz_plots if viz_plots.available() else None  # matplotlib is optional
     written = []
     if plots is not None and plot_dir is not None:
         out = Path(plot_dir)

@@ -26,6 +26,13 @@ PLOT_HINT = 'plots need matplotlib, an optional extra: pip install "chainrule[pl
 _SAVE_FORMATS = ("png", "svg", "pdf")
 
 
+def available() -> bool:
+    """True when matplotlib is installed (plots are an optional extra)."""
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
 def _figure(**kwargs: Any) -> Any:
     try:
         from matplotlib.figure import Figure
