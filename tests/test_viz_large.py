@@ -4,7 +4,6 @@ limit, and how long a 1,000-node graph takes to render."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -175,20 +174,26 @@ def test_the_node_limit_suggests_collapse_or_focus():
     assert viz.draw_graph(y, focus="x3", depth=2).source.count("->") < 20
 
 
-def test_a_1000_node_graph_renders_as_png_in_about_two_seconds():
+def test_a_1000_node_graph_renders_as_png():
+    """Renders and is checked; its speed is measured by benchmarks/render.py, not here."""
     model = FakeMLP(2, [16, 16, 1], seed=0)
     out = model([Value(1.0, label="x1"), Value(-2.0, label="x2")])
     out.backward()
     graph = viz.draw_graph(out, max_nodes=1100)
     nodes = sum(1 for line in graph.source.splitlines() if re.match(r"\s*\w+ \[label=", line))
     assert 1000 <= nodes <= 1100
-    start = time.perf_counter()
     png = render_bytes(graph, ["png"])["png"]
-    seconds = time.perf_counter() - start
     width, height = png_size(png)
     assert width > 2000 and height > 5000
-    print(f"\n{nodes} nodes rendered to a {width}x{height} PNG in {seconds:.2f} s")
-    assert seconds < 6.0  # ~1.5-2 s on the reference machine; slack for a busy CI host
+
+
+def test_a_large_graph_is_drawn_at_72_dpi_unless_asked(tmp_path):
+    model = FakeMLP(2, [16, 16, 1], seed=0)
+    out = model([Value(1.0, label="x1"), Value(-2.0, label="x2")])
+    graph = viz.draw_graph(out, max_nodes=1100)
+    default = png_size(viz.render(graph, tmp_path / "a.png").read_bytes())
+    asked = png_size(viz.render(graph, tmp_path / "b.png", dpi=96).read_bytes())
+    assert abs(default[0] / asked[0] - 0.75) < 0.02
 
 
 def test_a_real_nn_mlp_clusters_by_its_parameter_names():
