@@ -8,7 +8,9 @@ forward and backward for a whole batch with a handful of numpy calls:
   (level scheduling), with index arrays to gather operands and contiguous slices
   to store results;
 * every n-ary ``sum`` of ``w * x`` products (a neuron) becomes a row of a matrix
-  product, so a layer is one ``C @ A``;
+  product, so a layer is one ``C @ A``, with C a view of the parameter store when the
+  parameters lie in it row by row (nn's order); a sum of products of two batch values
+  (cross-entropy's) is one dot step, and an n-ary op one call on stacked inputs;
 * forward uses each op's ``vectorized`` form and backward its ``derivatives``
   from the op table, evaluated on arrays: no derivative is written twice.
 
@@ -30,12 +32,11 @@ from . import ops
 from .engine import Value, _topological_order
 from .operation import DomainError, Op
 
-__all__ = ["Program", "compile"]
+__all__ = ["Program", "compile", "graph_signature"]
 
 _BATCH, _STATIC = "batch", "static"
 
 
-# Float errors in numpy (log of 0, overflow) raise, as in the scalar engine; underflow is fine.
 def _view(store: np.ndarray, spec: tuple[slice, tuple[int, ...], int | None]) -> np.ndarray:
     """A view of the store by plain slicing: (rows slice, shape, columns kept)."""
     rows, shape, columns = spec
@@ -44,6 +45,7 @@ def _view(store: np.ndarray, spec: tuple[slice, tuple[int, ...], int | None]) ->
 
 
 def _float_errors_raise() -> np.errstate:
+    """Float errors in numpy (log of 0, overflow) raise, as in the scalar engine."""
     return np.errstate(divide="raise", invalid="raise", over="raise", under="ignore")
 
 
