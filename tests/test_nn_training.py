@@ -210,12 +210,14 @@ def test_progress_bar_shows_loss_and_metrics(capsys):
 def test_fit_restores_gc_state_and_module_modes():
     model = nn.MLP(1, [3, 1], dropout=0.5, seed=0)
     model.eval()
-    nn.fit(model, X_LINE, Y_LINE, epochs=1, quiet=True)
+    with pytest.warns(RuntimeWarning, match="dropout"):  # trained with the scalar engine
+        nn.fit(model, X_LINE, Y_LINE, epochs=1, quiet=True)
     assert gc.isenabled()
     assert not any(m.training for m in model.modules())
     gc.disable()
     try:
-        nn.fit(model, X_LINE, Y_LINE, epochs=1, quiet=True)
+        with pytest.warns(RuntimeWarning, match="dropout"):
+            nn.fit(model, X_LINE, Y_LINE, epochs=1, quiet=True)
         assert not gc.isenabled()
     finally:
         gc.enable()
@@ -237,16 +239,17 @@ def test_a_custom_loss_function_and_predict():
         return Value.sum([abs(o - t) for o, t in zip(outputs, targets)])
 
     model = nn.Neuron(1, activation="linear", seed=0)
-    history = nn.fit(
-        model,
-        X_LINE,
-        (Y_LINE > 1).astype(int),
-        loss=absolute,
-        epochs=2,
-        metrics=["accuracy"],
-        predict=lambda s: (s > 0.5).astype(int),
-        quiet=True,
-    )
+    with pytest.warns(RuntimeWarning, match="plain function"):
+        history = nn.fit(
+            model,
+            X_LINE,
+            (Y_LINE > 1).astype(int),
+            loss=absolute,
+            epochs=2,
+            metrics=["accuracy"],
+            predict=lambda s: (s > 0.5).astype(int),
+            quiet=True,
+        )
     assert 0 <= history["accuracy"][-1] <= 1
 
 
