@@ -73,24 +73,23 @@ def compile_training_graph(
                 f"dropout ({name or 'model'}) draws a new mask for every sample in training mode"
             )
     params = model.parameters()
-    key = (repr(loss), repr(penalty), x_rows.shape[1], t_rows.shape[1])
-    cached = _PROGRAMS.get(model, {}).get(key)
-    if cached is not None and cached.params == params:
-        return cached
     rng = np.random.default_rng(0)
     second_x = x_rows[1] if len(x_rows) > 1 else rng.normal(size=x_rows.shape[1])
     second_t = t_rows[1] if len(t_rows) > 1 else t_rows[0]
     outputs, inputs = _template(model, loss, penalty, x_rows[0], t_rows[0])
+    signature = graph_signature(outputs, inputs, params)
     other_outputs, other_inputs = _template(model, loss, penalty, second_x, second_t)
-    if graph_signature(outputs, inputs, params) != graph_signature(
-        other_outputs, other_inputs, params
-    ):
+    if graph_signature(other_outputs, other_inputs, params) != signature:
         raise NotCompilable(
             "the graph differs between two samples (Python control flow on the data, "
             "or constants taken from the data)"
         )
-    program = compile(outputs, inputs, params=params)
-    _PROGRAMS.setdefault(model, {})[key] = program
+    # Keyed by the graph's shape, so a changed model (another activation, a new layer)
+    # never reuses a stale program.
+    cache = _PROGRAMS.setdefault(model, {})
+    program = cache.get(signature)
+    if program is None or program.params != params:
+        program = cache[signature] = compile(outputs, inputs, params=params)
     return program
 
 

@@ -139,6 +139,24 @@ def test_program_is_compiled_once_and_reused():
     assert first.compile_seconds == second.compile_seconds
 
 
+def test_a_changed_model_is_compiled_again():
+    X, y = nn.datasets.make_moons(n_samples=30, seed=0)
+    model = nn.MLP(2, [4, 1], seed=0)
+    nn.fit(model, X, y, loss="hinge", epochs=1, quiet=True, engine="compiled")
+    layer = model.layers[0]
+    for neuron in layer.neurons:  # switch the hidden activation after a first fit
+        neuron.activation = "tanh"
+        neuron._act = nn.functional.activation("tanh")
+    twin = nn.MLP(2, [4, 1], seed=0)
+    twin.load_state_dict(model.state_dict())
+    for neuron in twin.layers[0].neurons:
+        neuron.activation = "tanh"
+        neuron._act = nn.functional.activation("tanh")
+    compiled = nn.fit(model, X, y, loss="hinge", epochs=2, quiet=True, engine="compiled")
+    scalar = nn.fit(twin, X, y, loss="hinge", epochs=2, quiet=True, engine="scalar")
+    np.testing.assert_allclose(compiled["loss"], scalar["loss"], rtol=REL)
+
+
 def test_compiled_epoch_makes_no_per_sample_values(monkeypatch):
     """The number of Values built does not grow with the number of samples."""
 
