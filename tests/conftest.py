@@ -14,8 +14,11 @@ profile too; an unknown name falls back to ``ci`` with a warning.
 import os
 import warnings
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.errors import InvalidArgument
+
+import autograd
 
 settings.register_profile(
     "ci",
@@ -42,3 +45,17 @@ except InvalidArgument:
         stacklevel=1,
     )
     settings.load_profile("ci")
+
+
+@pytest.fixture
+def register():
+    """Register ops for one test and remove them afterwards."""
+    names = []
+
+    def add(name, forward, derivatives, **options):
+        names.append(name)
+        return autograd.register_op(name, forward, derivatives, **options)
+
+    yield add
+    for name in names:
+        autograd.unregister_op(name)

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-import autograd
 from autograd import DomainError, Value
 from autograd.gradcheck import (
     GradcheckError,
@@ -17,21 +16,6 @@ from autograd.gradcheck import (
     graph_function,
     numerical_grad,
 )
-
-
-@pytest.fixture
-def register():
-    """Register ops for one test and remove them afterwards."""
-    names = []
-
-    def add(name, forward, derivatives, **options):
-        names.append(name)
-        return autograd.register_op(name, forward, derivatives, **options)
-
-    yield add
-    for name in names:
-        autograd.unregister_op(name)
-
 
 # ----- the nudging argument -----------------------------------------------------------------
 XS = [0.0, 1.0, 2.0, 3.0, 4.0]

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
-import autograd
 from autograd import REGISTRY, Value
 from autograd.strategies import (
     Expression,
@@ -23,19 +22,6 @@ from nn.strategies import networks
 from .helpers import central_difference
 
 BUILTIN = [op for op in REGISTRY.values() if op.builtin]
-
-
-@pytest.fixture
-def register():
-    names = []
-
-    def add(name, forward, derivatives, **options):
-        names.append(name)
-        return autograd.register_op(name, forward, derivatives, **options)
-
-    yield add
-    for name in names:
-        autograd.unregister_op(name)
 
 
 def inner_nodes(expr: Expression) -> list[Value]:
