@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import math
 import numbers
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -344,9 +345,15 @@ def apply(op: Op, args: tuple[Any, ...]) -> Value:
         raise TypeError(f"{op.name} takes {op.arity} argument(s), got {len(args)}")
     if op.arity is None and not args:
         raise ValueError(f"{op.name} of no values")
-    parents = tuple(a if isinstance(a, Value) else _const(a) for a in args)
-    data = op.evaluate([p.data for p in parents])
-    return _record(op, parents, data)
+    for a in args:
+        if a.__class__ is not Value:  # numbers (or Value subclasses) among them
+            args = tuple(a if isinstance(a, Value) else _const(a) for a in args)
+            break
+    data = op.evaluate(list(map(_data_of, args)))
+    return _record(op, args, data)
+
+
+_data_of = operator.attrgetter("data")
 
 
 _op_module._apply_to_values = apply
