@@ -40,7 +40,7 @@ def _alpha(alpha: Any) -> float:
 
 def l2_penalty(params: Module | Iterable[Value], alpha: float) -> Value:
     """``alpha * sum(p**2)``: weight decay written into the loss (ridge)."""
-    return _alpha(alpha) * Value.sum([p**2 for p in _parameters(params)])
+    return _alpha(alpha) * Value.sum([p * p for p in _parameters(params)])  # as micrograd
 
 
 def l1_penalty(params: Module | Iterable[Value], alpha: float) -> Value:
