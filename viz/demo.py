@@ -58,17 +58,18 @@ def train_moons(quick: bool) -> tuple[object, Value]:
         f"test accuracy {nn.accuracy(y_test, predicted):.0%}"
     )
     print(nn.classification_report(y_test, predicted, target_names=["upper moon", "lower moon"]))
-    # One sample's loss, backpropagated, for the picture of the model's graph.
-    x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(X_test[0])]
-    target = 1.0 if y_test[0] == 1 else -1.0
-    loss = (1 - target * model(x)).relu()
-    loss.label = "loss"
+    # The test point nearest the decision boundary, its score backpropagated: the picture
+    # shows d score / d node on every node of the model's graph.
+    nearest = int(abs(model.predict(X_test)).argmin())
+    x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(X_test[nearest])]
+    score = model(x)
+    score.label = "score"
     model.zero_grad()
-    loss.backward()
-    return model, loss
+    score.backward()
+    return model, score
 
 
-def draw_pictures(o: Value, inputs: list[Value], model: object, loss: Value, out: Path) -> None:
+def draw_pictures(o: Value, inputs: list[Value], model: object, score: Value, out: Path) -> None:
     """Graph PNGs and a backprop GIF (Graphviz's dot draws; the GIF needs Pillow)."""
     try:
         render(o, out / "neuron.png", inputs=inputs, local_grads=True)
@@ -79,8 +80,10 @@ def draw_pictures(o: Value, inputs: list[Value], model: object, loss: Value, out
         except ImportError as exc:  # no Pillow: the frames as PNG files instead
             frames = animate_backward(o, out / "backprop-frames", inputs=inputs)
             print(f"{exc}\nwrote {len(frames)} frames to {out / 'backprop-frames'}")
-        render(loss, out / "model.png", model=model, collapse="layers.*.neurons.*")
-        print(f"wrote {out / 'model.png'}: the trained MLP on one sample, a box per neuron")
+        render(score, out / "model.png", model=model, collapse="layers.*.neurons.*")
+        print(
+            f"wrote {out / 'model.png'}: d score / d node through the trained MLP, a box per neuron"
+        )
     except GraphvizNotFoundError as exc:
         print(f"no pictures: {exc}")
 
@@ -91,7 +94,7 @@ def run_demo(output_dir: str = "chainrule-output", quick: bool = False) -> int:
     _section("Backprop through one neuron, step by step")
     o, inputs = neuron_backprop()
     _section("Training micrograd's moons demo (nn.fit)")
-    model, loss = train_moons(quick)
+    model, score = train_moons(quick)
     _section("Pictures")
-    draw_pictures(o, inputs, model, loss, out)
+    draw_pictures(o, inputs, model, score, out)
     return 0
