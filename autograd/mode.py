@@ -50,10 +50,6 @@ _MODE: contextvars.ContextVar[Mode | None] = contextvars.ContextVar("chainrule_m
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def current() -> Mode | None:
-    return _MODE.get()
-
-
 def user_source_line() -> str:
     """'file:line: code' of the innermost frame outside the autograd package."""
     frame = sys._getframe(1)

@@ -150,11 +150,8 @@ class Op(str):
         self.local = self._compile_local()
         return self
 
-    # str's equality and hash are by symbol; two ops are the same op only by identity.
-    def __eq__(self, other: object) -> bool:
-        return str.__eq__(self, other)
-
-    __hash__ = str.__hash__
+    # An Op compares and hashes as its symbol (a str, for micrograd's code); chainrule
+    # itself tells ops apart by identity.
 
     def __reduce__(self):  # ops are not meant to be pickled; refer to them by name
         raise TypeError(f"op {self.name!r} cannot be pickled; store its name instead")
