@@ -45,11 +45,10 @@ def _render(op: Op, parts: list[tuple[str, int]]) -> str:
     prec = op.precedence
 
     def wrap(text: str, child_prec: int, right: bool) -> str:
-        tight = child_prec < prec or (right and child_prec == prec and prec != Precedence.SUM)
-        if prec == Precedence.SUM and right and child_prec == prec and op.name == "sub":
-            tight = True
-        if prec == Precedence.POWER and child_prec <= prec:
-            tight = True
+        # Equal binding needs parentheses on the right of a non-associative op
+        # (a - (b + c), a/(b*c)) and on either side of ** (it groups to the right).
+        same = child_prec == prec and ((right and not op.associative) or prec == Precedence.POWER)
+        tight = child_prec < prec or same
         return f"({text})" if tight and prec != Precedence.CALL else text
 
     if op.arity is None:

@@ -10,7 +10,9 @@ operation, written once:
 * ``vectorized``: the forward rule on numpy arrays (for the compiled path); an
   n-ary op's form takes its inputs stacked on axis 0 and reduces that axis,
 * ``formula``: how it prints (``"tanh({0})"``; for an n-ary op, the separator
-  ``" + "`` or a call ``"logsumexp({*})"``) and how tightly it binds.
+  ``" + "`` or a call ``"logsumexp({*})"``), how tightly it binds, and whether it is
+  associative (``a + (b + c)`` prints as ``a + b + c``, ``a - (b - c)`` keeps its
+  parentheses).
 
 Derivative rules are written with ordinary operators and with ops from the
 table (``cos(x)``), so the same rule evaluates on floats (``backward``), on
@@ -98,6 +100,7 @@ class Op(str):
     vectorized: Callable[..., Any] | None
     formula: str
     precedence: int
+    associative: bool
     param_names: tuple[str, ...]
     params: tuple[Any, ...]
     unit_derivatives: bool
@@ -113,6 +116,7 @@ class Op(str):
         symbol: str | None = None,
         formula: str | None = None,
         precedence: int = Precedence.CALL,
+        associative: bool = False,
         domain: Domain | None = None,
         vectorized: Callable[..., Any] | None = None,
         param_names: Sequence[str] = (),
@@ -142,6 +146,7 @@ class Op(str):
             formula = name + "(" + ", ".join(f"{{{i}}}" for i in range(arity or 0)) + ")"
         self.formula = formula
         self.precedence = precedence
+        self.associative = associative
         self.param_names = tuple(param_names)
         self.params = tuple(params)
         self.unit_derivatives = all(not callable(rule) and rule == 1.0 for rule in self.derivatives)
@@ -181,6 +186,7 @@ class Op(str):
                 symbol=self.symbol_template,
                 formula=self.formula,
                 precedence=self.precedence,
+                associative=self.associative,
                 domain=self.domain,
                 vectorized=self.vectorized,
                 param_names=self.param_names,

@@ -126,7 +126,7 @@ def _pow_domain(x: float, n: float) -> bool:
 _S, _P, _U, _W = Precedence.SUM, Precedence.PRODUCT, Precedence.UNARY, Precedence.POWER
 
 add = defop(
-    "add", arity=2, symbol="+", formula="{0} + {1}", precedence=_S,
+    "add", arity=2, symbol="+", formula="{0} + {1}", precedence=_S, associative=True,
     forward=operator.add,
     derivatives=(1.0, 1.0),
     vectorized=np.add, builtin=True,
@@ -138,7 +138,7 @@ sub = defop(
     vectorized=np.subtract, builtin=True,
 )  # fmt: skip
 mul = defop(
-    "mul", arity=2, symbol="*", formula="{0}*{1}", precedence=_P,
+    "mul", arity=2, symbol="*", formula="{0}*{1}", precedence=_P, associative=True,
     forward=operator.mul,
     derivatives=(lambda a, b, out: b, lambda a, b, out: a),
     vectorized=np.multiply, builtin=True,
@@ -246,7 +246,7 @@ gaussian = defop(  # the radial basis function exp(-x**2)
     vectorized=lambda x: np.exp(-x * x), builtin=True,
 )  # fmt: skip
 sum = defop(
-    "sum", arity=None, symbol="sum", formula=" + ", precedence=_S,
+    "sum", arity=None, symbol="sum", formula=" + ", precedence=_S, associative=True,
     forward=lambda *xs: builtins.sum(xs),
     derivatives=(1.0,),
     vectorized=lambda stacked: np.sum(stacked, axis=0), builtin=True,
