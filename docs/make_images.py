@@ -15,20 +15,15 @@ from pathlib import Path
 import nn
 import viz
 from autograd import Value
+from viz.demo import classic_neuron
 
 IMAGES = Path(__file__).resolve().parent / "images"
 
 
 def neuron() -> tuple[Value, list[Value]]:
-    """micrograd's neuron: o = tanh(x1*w1 + x2*w2 + b)."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o, [x1, x2]
+    """micrograd's neuron and its inputs (x1, x2)."""
+    o, leaves = classic_neuron()
+    return o, list(leaves[:2])
 
 
 def mlp_loss(sizes: list[int], seed: int = 1) -> tuple[Value, nn.MLP, list[Value]]:

@@ -19,6 +19,7 @@ import pytest
 import autograd
 import viz
 from autograd import Value
+from viz.demo import classic_neuron as neuron
 from viz.render import render_bytes
 from viz.style import ROLE_COLORS, format_number, gradient_color
 
@@ -90,18 +91,6 @@ class FakeMLP:
                 for k, w in enumerate(n.w):
                     yield f"layers.{i}.neurons.{j}.w.{k}", w
                 yield f"layers.{i}.neurons.{j}.b", n.b
-
-
-def neuron():
-    """micrograd's neuron: o = tanh(x1*w1 + x2*w2 + b)."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o, (x1, x2, w1, w2, b)
 
 
 # ----- the picture -----------------------------------------------------------------------

@@ -18,8 +18,8 @@ def _section(title: str) -> None:
     print(f"\n=== {title} " + "=" * max(0, 70 - len(title)))
 
 
-def neuron_backprop() -> tuple[Value, list[Value]]:
-    """The classic single neuron, printed one chain-rule step at a time."""
+def classic_neuron() -> tuple[Value, tuple[Value, ...]]:
+    """micrograd's neuron, o = tanh(x1*w1 + x2*w2 + b); returns o and (x1, x2, w1, w2, b)."""
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
     w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
     b = Value(6.8813735870195432, label="b")
@@ -27,12 +27,18 @@ def neuron_backprop() -> tuple[Value, list[Value]]:
     n.label = "n"
     o = n.tanh()
     o.label = "o"
+    return o, (x1, x2, w1, w2, b)
+
+
+def neuron_backprop() -> tuple[Value, list[Value]]:
+    """The classic single neuron, printed one chain-rule step at a time."""
+    o, leaves = classic_neuron()
     print(f"o = {o.formula()} = {o.data:.6f}\n")
     for step in o.backward_steps():
         print(step)
     print()
     print(o.tree())
-    return o, [x1, x2]
+    return o, list(leaves[:2])
 
 
 def train_moons(quick: bool) -> tuple[object, Value]:
