@@ -54,18 +54,23 @@ def digits_batches(n: int, epoch_seed: int = 0) -> list[np.ndarray]:
     return [order[i : i + DIGITS_BATCH] for i in range(0, n, DIGITS_BATCH)]
 
 
-# ----- chainrule ---------------------------------------------------------------------------
-def chainrule_mlp(weights: list[tuple], activation: str = "relu") -> Any:
-    from nn import MLP
-
-    sizes = [weights[0][0].shape[1]] + [w.shape[0] for w, _ in weights]
-    model = MLP(sizes[0], sizes[1:], activation=activation)
+def _set_weights(model: Any, weights: list[tuple]) -> Any:
+    """Give a micrograd-shaped MLP (layers.neurons.w/b, as both libraries have) these weights."""
     for layer, (w, b) in zip(model.layers, weights):
         for neuron, row, bias in zip(layer.neurons, w, b):
             for p, value in zip(neuron.w, row):
                 p.data = float(value)
             neuron.b.data = float(bias)
     return model
+
+
+# ----- chainrule ---------------------------------------------------------------------------
+def chainrule_mlp(weights: list[tuple], activation: str = "relu") -> Any:
+    from nn import MLP
+
+    sizes = [weights[0][0].shape[1]] + [w.shape[0] for w, _ in weights]
+    model = MLP(sizes[0], sizes[1:], activation=activation)
+    return _set_weights(model, weights)
 
 
 def _nn_step(engine: str, model: Any, loss: Any, lr: float, penalty: Any, X, y) -> Any:
@@ -206,12 +211,7 @@ def micrograd_mlp(weights: list[tuple]) -> Any:
 
     sizes = [weights[0][0].shape[1]] + [w.shape[0] for w, _ in weights]
     model = MLP(sizes[0], sizes[1:])
-    for layer, (w, b) in zip(model.layers, weights):
-        for neuron, row, bias in zip(layer.neurons, w, b):
-            for p, value in zip(neuron.w, row):
-                p.data = float(value)
-            neuron.b.data = float(bias)
-    return model
+    return _set_weights(model, weights)
 
 
 def micrograd_moons_step(model: Any, X: np.ndarray, y: np.ndarray) -> Callable[[int], float]:

@@ -20,7 +20,6 @@ from autograd.compiled import Program, graph_signature
 
 from .losses import FunctionLoss, Loss
 from .module import Dropout, Module
-from .optim import Optimizer
 from .steps import Step
 
 __all__ = ["CompiledStep", "NotCompilable", "compile_training_graph"]
@@ -101,18 +100,11 @@ class CompiledStep(Step):
     work per step. ``fit`` syncs the model's Values after every epoch.
     """
 
-    def __init__(
-        self,
-        model: Module,
-        loss: Loss,
-        optimizer: Optimizer,
-        penalty: Callable[[Module], Value] | None = None,
-    ) -> None:
-        super().__init__(model, loss, optimizer, penalty)
-        self.program: Program | None = None
-        self.width: int | None = None
-        self._values: np.ndarray | None = None
-        self._grads: np.ndarray | None = None
+    program: Program | None = None
+    width: int | None = None
+    _values: np.ndarray | None = None  # the parameters while a fit runs
+    _grads: np.ndarray | None = None
+    _order: np.ndarray | None = None  # optimizer order -> program order, when they differ
 
     def prepare(self, X: np.ndarray, targets: np.ndarray, width: int) -> Program:
         """Compile (or reuse) the program; raises NotCompilable with the reason."""
