@@ -10,7 +10,7 @@
 from . import ops
 from .compiled import Program, compile
 from .custom import op, register_op, unregister_op
-from .engine import Value
+from .engine import Value, cycle_collector_paused
 from .functional import grad, gradients, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .mode import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
@@ -40,6 +40,7 @@ __all__ = [
     "Value",
     "compile",
     "cos",
+    "cycle_collector_paused",
     "detect_anomaly",
     "enable_grad",
     "exp",

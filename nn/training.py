@@ -12,7 +12,6 @@ to stop. :class:`ScalarStep` builds one graph per sample with the scalar engine.
 
 from __future__ import annotations
 
-import gc
 import math
 import numbers
 import time
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from autograd import Value, no_grad
+from autograd import Value, cycle_collector_paused, no_grad
 
 from .compiled import CompiledStep, NotCompilable, describe
 from .data import batches, check_dataset, train_test_split
@@ -430,15 +429,8 @@ def _epoch_batches(
 
 
 def _run_step(step: Step, X_batch: np.ndarray, y_batch: np.ndarray) -> StepResult:
-    # Graph nodes hold no reference cycles (reference counting frees them), so the
-    # cyclic collector would only rescan the growing graph; pause it during a step.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with cycle_collector_paused():  # the step's graphs have no cycles to collect
         return step(X_batch, y_batch)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # ----- evaluate ------------------------------------------------------------------------------

@@ -427,3 +427,19 @@ def test_op_decorator():
         assert x.grad == 6.0
     finally:
         autograd.unregister_op("square_test")
+
+
+def test_cycle_collector_paused_restores_the_collector_state():
+    import gc
+
+    with autograd.cycle_collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with autograd.cycle_collector_paused():
+            pass
+        Value(2.0).tanh().backward()
+        assert not gc.isenabled()  # a user's choice is left alone
+    finally:
+        gc.enable()
