@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
-from .engine import Value, _topological_order
+from . import graph, ops
+from .engine import Value
 from .operation import DomainError, Op
 
 __all__ = ["Program", "compile", "graph_signature"]
@@ -49,7 +49,7 @@ def _float_errors_raise() -> np.errstate:
     return np.errstate(divide="raise", invalid="raise", over="raise", under="ignore")
 
 
-ONE, ZERO = 0, 1  # static slots holding 1.0 (a plain term's coefficient) and 0.0 (no term)
+SLOT_OF_ONE, SLOT_OF_ZERO = 0, 1  # static slots holding 1.0 (a plain term's coefficient), 0.0
 _RESERVED = 2
 
 
@@ -194,7 +194,7 @@ class _LinearGroup:
     src: np.ndarray | slice  # batch rows forming A, one per column of C
     n_src: int
     flat: np.ndarray  # position in C (row * n_src + column) of every batch term
-    coef: np.ndarray  # static index of each batch term's coefficient (ONE for a plain term)
+    coef: np.ndarray  # static index of each batch term's coefficient (SLOT_OF_ONE for a plain term)
     const_rows: np.ndarray  # row of each static-source term
     const_coef: np.ndarray  # its coefficient (static index)
     const_src: np.ndarray  # its static source
@@ -202,12 +202,12 @@ class _LinearGroup:
     reads_inputs: bool = False  # every source is an input of the program
 
     def __post_init__(self) -> None:
-        self._learned = self.coef != ONE
-        self._const_learned = self.const_coef != ONE
+        self._learned = self.coef != SLOT_OF_ONE
+        self._const_learned = self.const_coef != SLOT_OF_ONE
         k = self.out.stop - self.out.start
         self._dense: np.ndarray | None = None  # C as one gather, when no term repeats
         if len(np.unique(self.flat)) == len(self.flat):
-            dense = np.full(k * self.n_src, ZERO, dtype=np.intp)
+            dense = np.full(k * self.n_src, SLOT_OF_ZERO, dtype=np.intp)
             dense[self.flat] = self.coef
             self._dense = dense.reshape(k, self.n_src)
         # A dense layer whose parameters lie in the store row by row (nn's order: each
@@ -224,7 +224,7 @@ class _LinearGroup:
             self._weights is not None
             and len(self.const_rows) == k
             and np.array_equal(self.const_rows, np.arange(k))
-            and (self.const_coef == ONE).all()
+            and (self.const_coef == SLOT_OF_ONE).all()
         ):
             start = int(self.const_src[0])
             step = int(self.const_src[1]) - start if k > 1 else 1
@@ -514,7 +514,7 @@ def compile(  # noqa: A001 - the verb is the point
     for x in inputs:
         if not isinstance(x, Value) or not x.is_leaf:
             raise TypeError(f"compile(): inputs must be leaf Values, got {x!r}")
-    topo = _merged_order(outs)
+    topo = graph.topological_order(outs)
     compiler = _Compiler(topo, inputs, outs, None if params is None else list(params))
     program = compiler.build()
     program.compile_seconds = time.perf_counter() - start
@@ -535,10 +535,10 @@ def graph_signature(
     roles.update({p: ("param", i) for i, p in enumerate(params)})
     index: dict[Value, int] = {}
     shape = []
-    for i, node in enumerate(_merged_order(outs)):
+    for i, node in enumerate(graph.topological_order(outs)):
         index[node] = i
         if node._prev:
-            shape.append((str(node._op), node._op.params, tuple(index[p] for p in node._prev)))
+            shape.append((node.op, tuple(index[p] for p in node._prev)))
         else:
             shape.append(roles.get(node, ("constant", node.data)))
     shape.append(tuple(index[o] for o in outs))
@@ -547,17 +547,6 @@ def graph_signature(
 
 def _data_of(value: Value) -> float:
     return value.data
-
-
-def _merged_order(outputs: list[Value]) -> list[Value]:
-    order: list[Value] = []
-    seen: set[Value] = set()
-    for out in outputs:
-        for node in _topological_order(out):
-            if node not in seen:
-                seen.add(node)
-                order.append(node)
-    return order
 
 
 class _Compiler:
@@ -583,9 +572,7 @@ class _Compiler:
             param_set = set(params)
             self.params = list(params)
             self.constants = [n for n in leaves if n not in param_set]
-        for node in topo:
-            if node._op and not isinstance(node._op, Op):
-                raise TypeError(f"node {node!r} has no op of the table; it cannot be compiled")
+        graph.check_table_ops(topo, why="it cannot be compiled")
         # Which nodes depend on the sample (batch) and which do not (static).
         self.is_batch: dict[Value, bool] = {}
         for node in topo:
@@ -603,11 +590,11 @@ class _Compiler:
     # ---- fusing neurons into linear rows ------------------------------------------------
     def _dot_terms(self, node: Value) -> list[tuple[Value, Value]] | None:
         """(a, b) for each term of a batch sum made only of products of two batch values."""
-        if node._op is not ops.sum or not self.is_batch[node]:
+        if node.op is not ops.sum or not self.is_batch[node]:
             return None
         pairs = []
         for term in node._prev:
-            if term._op is not ops.mul or self.uses[term] != 1:
+            if term.op is not ops.mul or self.uses[term] != 1:
                 return None
             a, b = term._prev
             if not (self.is_batch[a] and self.is_batch[b]):
@@ -618,11 +605,11 @@ class _Compiler:
     def _linear_terms(self, node: Value) -> list[tuple[Value | None, Value]] | None:
         """(coefficient, source) terms of a sum node: a product with a static factor
         used only by this sum becomes (factor, other factor); any other term (1, term)."""
-        if node._op is not ops.sum:
+        if node.op is not ops.sum:
             return None
         terms: list[tuple[Value | None, Value]] = []
         for term in node._prev:
-            if term._op is ops.mul and self.uses[term] == 1:
+            if term.op is ops.mul and self.uses[term] == 1:
                 a, b = term._prev
                 if not self.is_batch[a]:
                     terms.append((a, b))
@@ -671,11 +658,11 @@ class _Compiler:
                 continue
             store = _BATCH if self.is_batch[node] else _STATIC
             if node in linear:
-                kind: tuple = ("linear",)
+                kind: tuple = (_LinearGroup,)
             elif node in dots:
-                kind = ("dot", len(node._prev))
+                kind = (_DotGroup, len(node._prev))
             else:
-                kind = (node._op, len(node._prev))
+                kind = (_OpGroup, node.op, len(node._prev))
             buckets.setdefault((level[node], store, *kind), []).append(node)
         # Slots: inputs then batch groups in order; parameters (in their given order, so a
         # layer's weights are a strided view), constants, then static groups in order.
@@ -697,11 +684,11 @@ class _Compiler:
                 n_static = out.stop
                 for i, node in enumerate(nodes):
                     static_slot[node] = out.start + i
-            if key[2] == "linear":
+            if key[2] is _LinearGroup:
                 groups.append(
                     self._linear_group(nodes, store, out, linear, batch_slot, static_slot)
                 )
-            elif key[2] == "dot":
+            elif key[2] is _DotGroup:
                 m = key[3]
                 sides = [
                     _gather(
@@ -726,7 +713,7 @@ class _Compiler:
                 if max(ends) > n_static:
                     group._weights = group._bias = None
         template = np.zeros(n_static)
-        template[ONE], template[ZERO] = 1.0, 0.0
+        template[SLOT_OF_ONE], template[SLOT_OF_ZERO] = 1.0, 0.0
         for leaf in self.constants:
             template[static_slot[leaf]] = leaf.data
         param_slots = np.array([static_slot[p] for p in self.params], dtype=np.intp)
@@ -736,7 +723,7 @@ class _Compiler:
         )  # fmt: skip
 
     def _op_group(self, nodes, store, out, batch_slot, static_slot) -> _OpGroup:
-        op: Op = nodes[0]._op
+        op: Op = nodes[0].op
         arity = len(nodes[0]._prev)
         if op.arity is None:  # n-ary: all inputs in one gather, position by position
             parents = [n._prev[j] for j in range(arity) for n in nodes]
@@ -755,7 +742,7 @@ class _Compiler:
         flat, coef, const_rows, const_coef, const_src = [], [], [], [], []
         for row, node in enumerate(nodes):
             for c, s in linear[node]:
-                c_index = ONE if c is None else static_slot[c]
+                c_index = SLOT_OF_ONE if c is None else static_slot[c]
                 if self.is_batch[s]:
                     if s not in column:
                         column[s] = len(sources)

@@ -3,31 +3,26 @@
 Every operation on Values records a node: its result, the op (an entry of the op
 table in :mod:`autograd.ops`) and its parents as an ordered tuple. Nodes hold no
 closures, so a graph has no reference cycles and is freed by reference counting
-the moment it is dropped. ``backward()`` walks the graph iteratively (no
-recursion limit) and asks each node's op for its local derivatives.
+the moment it is dropped. ``backward()`` is the reverse walk of
+:mod:`autograd.graph`, which asks each node's op for its local derivatives.
 """
 
 from __future__ import annotations
 
-import gc
 import math
 import numbers
 import operator
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from . import explain, graph, ops
 from . import mode as _mode
-from . import operation as _op_module
-from . import ops
+from .graph import cycle_collector_paused
 from .operation import DomainError, Op
 
-if TYPE_CHECKING:
-    from .explain import Step
-
-__all__ = ["DomainError", "Value"]
+__all__ = ["DomainError", "Value", "cycle_collector_paused"]
 
 Number = int | float
 
@@ -74,7 +69,7 @@ def _binary(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
         out.label = ""
         if _get_mode() is None:
             out._prev = (a, b)
-            out._op = op
+            out.op = op
             return out
         return _record_special(out, op, (a, b))
 
@@ -104,24 +99,36 @@ class Value:
 
     ``Value(data, _children=(), _op='', label='')`` as in micrograd. ``data`` and
     ``grad`` are plain floats you may assign; ``_prev`` is the ordered tuple of
-    parents and ``_op`` the op that made this node (``''`` for a leaf).
+    parents and ``op`` the :class:`~autograd.operation.Op` that made this node
+    (``None`` for a leaf). ``_op`` is micrograd's field: the op's text (``'+'``,
+    ``'tanh'``), ``''`` for a leaf.
     """
 
-    __slots__ = ("_op", "_prev", "data", "grad", "label")
+    __slots__ = ("_prev", "data", "grad", "label", "op")
     __array_ufunc__ = None  # numpy defers to our reflected operators: 2.0 * value is a Value
 
     def __init__(
-        self, data: Any, _children: Iterable[Value] = (), _op: str = "", label: str = ""
+        self, data: Any, _children: Iterable[Value] = (), _op: Op | str = "", label: str = ""
     ) -> None:
         self.data = _to_float(data)
         self.grad = 0.0
         self._prev = tuple(_children)
-        self._op = _op
+        self.op = _op or None  # a str here is a node built by hand, micrograd-style
         self.label = label
+
+    @property
+    def _op(self) -> str:
+        """The op's text, as micrograd's ``Value._op``: ``'*'``, ``'tanh'``, ``''`` for a leaf."""
+        op = self.op
+        return "" if op is None else str(op)
+
+    @_op.setter
+    def _op(self, text: Op | str) -> None:
+        self.op = text or None
 
     # ----- printing -------------------------------------------------------------------
     def __repr__(self) -> str:
-        extra = f", op={str(self._op)!r}" if self._op else ""
+        extra = f", op={self._op!r}" if self.op is not None else ""
         if self.label:
             extra += f", label={self.label!r}"
         return f"Value(data={self.data:.6g}, grad={_show(self.grad)}{extra})"
@@ -204,6 +211,14 @@ class Value:
         return self.data
 
     # ----- graph ----------------------------------------------------------------------
+    @classmethod
+    def apply(cls, op: Op, args: tuple[Any, ...]) -> Value:
+        """Apply any op of the table to Values and numbers, recording a node.
+
+        ``op(value, ...)`` comes here, so an op applied to Values records a node.
+        """
+        return apply(op, args)
+
     @property
     def is_leaf(self) -> bool:
         return not self._prev
@@ -214,11 +229,11 @@ class Value:
 
     def topological_order(self) -> list[Value]:
         """Every node this one depends on, parents before children, ending with self."""
-        return _topological_order(self)
+        return graph.topological_order(self)
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0 on every node of this graph, leaves included."""
-        for node in _topological_order(self):
+        for node in graph.topological_order(self):
             node.grad = 0.0
 
     def backward(self, gradient: float | Value = 1.0, *, create_graph: bool = False) -> None:
@@ -236,48 +251,27 @@ class Value:
         cyclic garbage collector while it runs: the walk makes no reference cycles,
         and on a large heap the collector's passes would cost more than the walk.
         """
+        mode = _get_mode()
+        check = mode.anomaly.check_backward if mode is not None and mode.anomaly else None
         with cycle_collector_paused():
-            _backpropagate(_topological_order(self), self, gradient, create_graph)
+            order = graph.topological_order(self)
+            graph.backpropagate(order, self, gradient, create_graph=create_graph, check=check)
 
-    def backward_steps(self, gradient: float = 1.0) -> Iterator[Step]:
-        """Backward, one node at a time: yields a :class:`~autograd.explain.Step` per node.
+    def backward_steps(self, gradient: float = 1.0) -> Iterator[explain.BackwardStep]:
+        """Backward, one node at a time: yields an :class:`~autograd.explain.BackwardStep`.
 
         ``print(step)`` explains the chain rule with the actual numbers. Consuming
         every step leaves exactly the gradients ``backward()`` gives.
         """
-        from .explain import backward_steps
-
-        return backward_steps(self, gradient)
+        return explain.backward_steps(self, gradient)
 
     def formula(self) -> str:
         """A readable expression for this node, e.g. ``tanh(x*w + b)``."""
-        from .explain import formula
-
-        return formula(self)
+        return explain.formula(self)
 
     def tree(self) -> str:
         """A text tree with data and grad on every node (no Graphviz needed)."""
-        from .explain import tree
-
-        return tree(self)
-
-
-@contextmanager
-def cycle_collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector inside the block, then restore its state.
-
-    chainrule's graphs hold no reference cycles (reference counting frees them), so
-    the collector has nothing to find in them; while a large graph is built it only
-    rescans it. ``backward()`` and ``nn.fit`` use this; wrap your own graph building
-    in it for the same speed-up.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+        return explain.tree(self)
 
 
 def _show(x: Any) -> str:
@@ -294,7 +288,7 @@ def _const(x: Any) -> Value:
     out.data = _to_float(x)
     out.grad = 0.0
     out._prev = ()
-    out._op = ""
+    out.op = None
     out.label = ""
     return out
 
@@ -317,7 +311,7 @@ def _record(op: Op, parents: tuple[Value, ...], data: float) -> Value:
     out.label = ""
     if _get_mode() is None:
         out._prev = parents
-        out._op = op
+        out.op = op
         return out
     return _record_special(out, op, parents)
 
@@ -333,12 +327,12 @@ def _record_special(out: Value, op: Op, parents: tuple[Value, ...]) -> Value:
         )
     if mode.grad_enabled:
         out._prev = parents
-        out._op = op
+        out.op = op
         if mode.anomaly is not None:
             mode.anomaly.remember(out)
     else:
         out._prev = ()
-        out._op = ""
+        out.op = None
     return out
 
 
@@ -361,128 +355,4 @@ def apply(op: Op, args: tuple[Any, ...]) -> Value:
 _data_of = operator.attrgetter("data")
 
 
-_op_module._apply_to_values = apply
 _POW_VALUE_METHOD = _binary(ops.pow_value)
-
-
-# ----- backpropagation ----------------------------------------------------------------
-def _topological_order(root: Value) -> list[Value]:
-    """Parents before children, iteratively (no recursion limit), in a stable order."""
-    if not root._prev:
-        return [root]
-    order: list[Value] = []
-    # A node is marked when it is expanded (not when it is pushed): a shared node pushed
-    # earlier but not yet expanded must still come before every node that uses it.
-    visited: set[Value] = set()
-    stack: list[Value | None] = [root]
-    push, pop, emit, mark = stack.append, stack.pop, order.append, visited.add
-    while stack:
-        node = pop()
-        if node is None:  # all parents of the node below the marker are done
-            emit(pop())
-            continue
-        if node in visited:
-            continue
-        mark(node)
-        push(node)
-        push(None)
-        for parent in reversed(node._prev):
-            if parent in visited:
-                continue
-            if parent._prev:
-                push(parent)
-            else:
-                mark(parent)
-                emit(parent)
-    return order
-
-
-def _backpropagate(topo: list[Value], root: Value, seed: float | Value, create_graph: bool) -> None:
-    _seed(topo, root, seed)
-    mode = _get_mode()
-    if create_graph or (mode is not None and mode.anomaly is not None):
-        _backpropagate_general(topo, create_graph, mode)
-        return
-    try:
-        for node in reversed(topo):
-            op = node._op
-            if not op:
-                continue
-            g = node.grad
-            parents = node._prev
-            if op.unit_derivatives:
-                for parent in parents:
-                    parent.grad += g
-                continue
-            try:
-                local = op.local(parents, node.data)
-            except (ArithmeticError, ValueError) as exc:
-                raise _derivative_error(node, exc) from None
-            if len(parents) == 1:
-                parents[0].grad += g * local[0]
-            else:
-                for parent, d in zip(parents, local):
-                    parent.grad += g * d
-    except AttributeError:
-        _check_ops(topo)
-        raise
-
-
-def _seed(topo: list[Value], root: Value, seed: float | Value) -> None:
-    """Start a pass: intermediate grads restart at 0, leaves keep accumulating."""
-    for node in topo:
-        if node._op:
-            node.grad = 0.0
-    root.grad = root.grad + seed if not root._op else seed
-
-
-def _backpropagate_general(topo: list[Value], create_graph: bool, mode: Any) -> None:
-    """The same walk, with derivatives recorded as Values and/or checked for NaN."""
-    anomaly = mode.anomaly if mode is not None else None
-    recording = _mode.enable_grad() if create_graph else _mode.no_grad()
-    _check_ops(topo)
-    with recording:
-        for node in reversed(topo):
-            op = node._op
-            if not op:
-                continue
-            g = node.grad
-            parents = node._prev
-            try:
-                if create_graph:
-                    local = op.local_grads(parents, node)
-                else:
-                    local = op.local(parents, node.data)
-            except (ArithmeticError, ValueError) as exc:
-                raise _derivative_error(node, exc) from None
-            for parent, d in zip(parents, local):
-                contribution = g * d
-                if anomaly is not None and not math.isfinite(_data(contribution)):
-                    inputs = ", ".join(f"{p.data!r}" for p in parents)
-                    raise _mode.AnomalyError(
-                        f"backward: {op.name}({inputs}) gave a non-finite gradient "
-                        f"{_data(contribution)!r} (upstream {_data(g)!r} * local {_data(d)!r})\n"
-                        f"  node created at {anomaly.site_of(node)}"
-                    )
-                parent.grad = parent.grad + contribution
-
-
-def _derivative_error(node: Value, exc: BaseException) -> DomainError:
-    op = node._op
-    operands = [p.data for p in node._prev]
-    shown = ", ".join(f"{x:g}" for x in operands)
-    return DomainError(
-        f"{op.name}({shown}): the derivative is undefined or infinite there ({exc})",
-        op,
-        operands,
-    )
-
-
-def _check_ops(topo: list[Value]) -> None:
-    for node in topo:
-        if node._op and not isinstance(node._op, Op):
-            raise TypeError(
-                f"node {node!r} was built by hand with _op={node._op!r}, which is not an op "
-                "of chainrule's table, so backward has no derivative for it; build nodes "
-                "with operators or register the op with autograd.register_op"
-            )

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .engine import Value, _derivative_error, _seed, _topological_order
+from .graph import reverse_walk, seed, topological_order
 from .operation import Op, Precedence
 
-__all__ = ["Step", "backward_steps", "formula", "node_names", "tree"]
+if TYPE_CHECKING:
+    from .engine import Value
+
+__all__ = ["BackwardStep", "Contribution", "backward_steps", "formula", "node_names", "tree"]
 
 
-def _number(x: float) -> str:
+def _signed(x: float) -> str:
+    """A number for a product: negative numbers in parentheses, ``2 * (-3)``."""
     text = f"{x:.6g}"
     return f"({text})" if text.startswith("-") else text
 
@@ -23,14 +28,14 @@ def _number(x: float) -> str:
 # ----- names and formulas ---------------------------------------------------------------
 def node_names(root: Value, topo: list[Value] | None = None) -> dict[int, str]:
     """A short name for every node: its label, its number if a constant, else v1, v2..."""
-    topo = _topological_order(root) if topo is None else topo
+    topo = topological_order(root) if topo is None else topo
     names: dict[int, str] = {}
     used = {node.label for node in topo if node.label}
     counter = 0
     for node in topo:
         if node.label:
             names[id(node)] = node.label
-        elif not node._prev and not node._op:
+        elif not node._prev and node.op is None:
             names[id(node)] = f"{node.data:g}"
         else:
             counter += 1
@@ -69,16 +74,16 @@ def formula(root: Value, *, stop_at_labels: bool = False) -> str:
     Leaves print as their label (or their number), other nodes as their formula.
     ``stop_at_labels=True`` prints labelled intermediate nodes as their label.
     """
-    topo = _topological_order(root)
+    topo = topological_order(root)
     text: dict[int, tuple[str, int]] = {}
     for node in topo:
-        if not node._op:
+        if node.op is None:
             shown = node.label or (f"{node.data:g}" if node.data >= 0 else f"({node.data:g})")
             text[id(node)] = (shown, Precedence.ATOM)
         elif node.label and node is not root and stop_at_labels:
             text[id(node)] = (node.label, Precedence.ATOM)
         else:
-            op = node._op
+            op = node.op
             rendered = _render(op, [text[id(p)] for p in node._prev])
             text[id(node)] = (rendered, op.precedence)
     return text[id(root)][0]
@@ -87,12 +92,12 @@ def formula(root: Value, *, stop_at_labels: bool = False) -> str:
 def _one_level(node: Value, names: dict[int, str]) -> str:
     """This node's formula in terms of its parents' names: ``x*w + b`` -> ``xw + b``."""
     parts = [(names[id(p)], Precedence.ATOM) for p in node._prev]
-    return _render(node._op, parts)
+    return _render(node.op, parts)
 
 
 def tree(root: Value) -> str:
     """A text tree with data and grad on every node; shared nodes are shown once."""
-    topo = _topological_order(root)
+    topo = topological_order(root)
     names = node_names(root, topo)
     lines: list[str] = []
     shown: set[int] = set()
@@ -100,7 +105,7 @@ def tree(root: Value) -> str:
     while stack:
         node, lead, child_lead = stack.pop()
         name = names[id(node)]
-        what = f"{name} = {_one_level(node, names)}" if node._op else name
+        what = f"{name} = {_one_level(node, names)}" if node.op is not None else name
         note = "  (shown above)" if id(node) in shown and node._prev else ""
         grad = f"{node.grad:.6g}" if isinstance(node.grad, float) else repr(node.grad)
         lines.append(f"{lead}{what}   data={node.data:.6g} grad={grad}{note}")
@@ -130,7 +135,7 @@ class Contribution:
 
 
 @dataclass
-class Step:
+class BackwardStep:
     """One node of the backward pass, with the chain rule's numbers.
 
     ``node`` is being processed; ``upstream`` is d(root)/d(node); each entry of
@@ -157,31 +162,28 @@ class Step:
         for i, c in enumerate(self.contributions):
             lines.append(
                 f"{head if i == 0 else pad}  d{y}/d{c.name} += d{y}/d{n} * d{n}/d{c.name}"
-                f" = {_number(self.upstream)} * {_number(c.local)} = {c.contribution:.6g}"
+                f" = {_signed(self.upstream)} * {_signed(c.local)} = {c.contribution:.6g}"
             )
         return "\n".join(lines)
 
 
-def backward_steps(root: Value, gradient: float = 1.0) -> Iterator[Step]:
-    """Yield one :class:`Step` per non-leaf node, in reverse topological order."""
-    topo = _topological_order(root)
+def backward_steps(root: Value, gradient: float = 1.0) -> Iterator[BackwardStep]:
+    """Yield one :class:`BackwardStep` per non-leaf node, in reverse topological order.
+
+    The steps are the reverse walk of :mod:`autograd.graph`, paused after each node:
+    consuming every step leaves exactly the gradients ``backward()`` gives.
+    """
+    topo = topological_order(root)
     names = node_names(root, topo)
-    _seed(topo, root, gradient)
-    inner = [node for node in reversed(topo) if node._op]
-    for index, node in enumerate(inner, 1):
-        op: Op = node._op
-        try:
-            local = op.local(node._prev, node.data)
-        except (ArithmeticError, ValueError) as exc:
-            raise _derivative_error(node, exc) from None
-        upstream = node.grad
-        contributions = []
-        for parent, d in zip(node._prev, local):
-            parent.grad += upstream * d
-            contributions.append(
-                Contribution(parent, names[id(parent)], d, upstream * d, parent.grad)
-            )
-        yield Step(
-            index, len(inner), root, node, names[id(node)], names[id(root)],
+    seed(topo, root, gradient)
+    total = sum(1 for node in topo if node.op is not None)
+    walk = reverse_walk(topo, stepping=True)
+    for index, (node, upstream, local) in enumerate(walk, 1):
+        contributions = [
+            Contribution(parent, names[id(parent)], d, upstream * d, parent.grad)
+            for parent, d in zip(node._prev, local)
+        ]
+        yield BackwardStep(
+            index, total, root, node, names[id(node)], names[id(root)],
             _one_level(node, names), upstream, contributions,
         )  # fmt: skip

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .engine import Value, _backpropagate, _topological_order
+from . import graph
+from .engine import Value
 
 __all__ = ["grad", "gradients", "value_and_grad"]
 
@@ -26,7 +27,7 @@ def gradients(
     """
     if not isinstance(output, Value):
         raise TypeError(f"gradients() needs a Value output, got {type(output).__name__}")
-    topo = _topological_order(output)
+    topo = graph.topological_order(output)
     saved = [node.grad for node in topo]
     saved_inputs = [x.grad for x in inputs]
     try:
@@ -34,7 +35,7 @@ def gradients(
             node.grad = 0.0
         for x in inputs:
             x.grad = 0.0
-        _backpropagate(topo, output, 1.0, create_graph)
+        graph.backpropagate(topo, output, 1.0, create_graph=create_graph)
         return [x.grad for x in inputs]
     finally:
         for node, g in zip(topo, saved):

@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import Value, _topological_order
+from . import graph
+from .engine import Value
 from .functional import gradients
-from .operation import DomainError, Op
+from .operation import DomainError
 
 __all__ = [
     "GradcheckError",
@@ -274,13 +275,8 @@ def graph_function(output: Value, inputs: Sequence[Value]) -> Callable[..., Any]
     """
     if not isinstance(output, Value):
         raise TypeError(f"graph_function needs the output Value, got {type(output).__name__}")
-    topo = _topological_order(output)
-    for node in topo:
-        if node._prev and not isinstance(node._op, Op):
-            raise TypeError(
-                f"node {node!r} was built by hand with _op={node._op!r}, which is not an op of "
-                "chainrule's table, so it cannot be recomputed"
-            )
+    topo = graph.topological_order(output)
+    graph.check_table_ops(topo, why="it cannot be recomputed")
     index = {id(x): i for i, x in enumerate(inputs)}
     n = len(inputs)
 
@@ -296,7 +292,7 @@ def graph_function(output: Value, inputs: Sequence[Value]) -> Callable[..., Any]
             elif not node._prev:
                 env[id(node)] = node if as_values else node.data
             else:
-                env[id(node)] = node._op(*[env[id(p)] for p in node._prev])
+                env[id(node)] = node.op(*[env[id(p)] for p in node._prev])
         return env[id(output)]
 
     return replay
@@ -329,7 +325,7 @@ def assert_gradients_close(
             raise TypeError(f"expected a Value output, got {type(output).__name__}")
         if inputs is None:
             inputs = (
-                [node for node in _topological_order(output) if not node._prev]
+                [node for node in graph.topological_order(output) if not node._prev]
                 if isinstance(target, Value)
                 else list(target.inputs)
             )

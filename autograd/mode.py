@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
+
+from .operation import float_of
 
 __all__ = ["AnomalyError", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad"]
 
@@ -43,6 +46,18 @@ class AnomalyLog:
     def site_of(self, node: Any) -> str:
         entry = self.sites.get(id(node))
         return entry[1] if entry and entry[0] is node else "(created outside detect_anomaly)"
+
+    def check_backward(self, node: Any, upstream: Any, local: Any) -> None:
+        """Raise :class:`AnomalyError` if ``node`` would pass on a non-finite gradient."""
+        for d in local:
+            contribution = float_of(upstream) * float_of(d)
+            if not math.isfinite(contribution):
+                inputs = ", ".join(f"{p.data!r}" for p in node._prev)
+                raise AnomalyError(
+                    f"backward: {node.op.name}({inputs}) gave a non-finite gradient "
+                    f"{contribution!r} (upstream {float_of(upstream)!r} * local {float_of(d)!r})\n"
+                    f"  node created at {self.site_of(node)}"
+                )
 
 
 _MODE: contextvars.ContextVar[Mode | None] = contextvars.ContextVar("chainrule_mode", default=None)

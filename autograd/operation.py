@@ -19,12 +19,16 @@ table (``cos(x)``), so the same rule evaluates on floats (``backward``), on
 Values (``backward(create_graph=True)``) and on numpy arrays (the compiled
 path). That is why an op's derivative is never written twice.
 
-An ``Op`` is also a ``str`` (its display symbol, ``"+"``, ``"tanh"``, ``"**2"``),
-so micrograd code that reads ``node._op`` as a string keeps working.
+An ``Op`` is a value: two ops are equal exactly when they are the same entry of
+the table with the same parameters (``leaky_relu`` with slope 0.1 is not
+``leaky_relu`` with slope 0.5), whatever they print as. ``str(op)`` is its display
+symbol (``"+"``, ``"tanh"``, ``"**2"``); that text is what micrograd code reads
+from ``node._op``.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,19 +83,28 @@ class Domain:
 
 REGISTRY: dict[str, Op] = {}
 
-# The engine installs its node-building function here when it is imported, so that
-# ``op(value)`` records a graph node while this module stays free of the engine.
-_apply_to_values: Callable[..., Any] | None = None
+
+def float_of(x: Any) -> float:
+    """The number in a plain number or in a Value (numpy scalars have an unrelated .data)."""
+    return x if isinstance(x, numbers.Real) else x.data
 
 
 def _format_number(x: float) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
-class Op(str):
-    """One entry of the op table. See the module docstring."""
+class Op:
+    """One entry of the op table, possibly with its parameters bound. See the module docstring."""
+
+    __slots__ = (
+        "_bound", "arity", "associative", "builtin", "derivatives", "domain", "entry",
+        "formula", "forward", "local", "name", "param_names", "params",
+        "precedence", "symbol", "symbol_template", "unit_derivatives", "vectorized",
+    )  # fmt: skip
 
     name: str
+    symbol: str
+    entry: Op
     symbol_template: str
     arity: int | None
     forward: Callable[..., float]
@@ -106,8 +119,8 @@ class Op(str):
     unit_derivatives: bool
     builtin: bool
 
-    def __new__(
-        cls,
+    def __init__(
+        self,
         name: str,
         *,
         arity: int | None,
@@ -122,12 +135,14 @@ class Op(str):
         param_names: Sequence[str] = (),
         params: Sequence[Any] = (),
         builtin: bool = False,
-    ) -> Op:
+        entry: Op | None = None,
+    ) -> None:
         template = name if symbol is None else symbol
         symbol = template
         if params:
             symbol = template.format(**dict(zip(param_names, map(_format_number, params))))
-        self = super().__new__(cls, symbol)
+        self.symbol = symbol
+        self.entry = self if entry is None else entry
         self.symbol_template = template
         self.name = name
         self.arity = arity
@@ -153,10 +168,19 @@ class Op(str):
         self.builtin = builtin
         self._bound: dict[tuple[Any, ...], Op] = {}
         self.local = self._compile_local()
-        return self
 
-    # An Op compares and hashes as its symbol (a str, for micrograd's code); chainrule
-    # itself tells ops apart by identity.
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if other.__class__ is not Op:
+            return False
+        return self.entry is other.entry and self.params == other.params
+
+    def __hash__(self) -> int:
+        return hash((id(self.entry), self.params))
+
+    def __str__(self) -> str:
+        return self.symbol
 
     def __reduce__(self):  # ops are not meant to be pickled; refer to them by name
         raise TypeError(f"op {self.name!r} cannot be pickled; store its name instead")
@@ -176,7 +200,8 @@ class Op(str):
         if len(params) != len(self.param_names):
             raise TypeError(f"op {self.name!r} takes parameters {self.param_names}, got {params}")
         key = tuple((type(p), p) for p in params)
-        bound = self._bound.get(key)
+        cache = self.entry._bound
+        bound = cache.get(key)
         if bound is None:
             bound = Op(
                 self.name,
@@ -192,9 +217,10 @@ class Op(str):
                 param_names=self.param_names,
                 params=params,
                 builtin=self.builtin,
+                entry=self.entry,
             )
-            if len(self._bound) < 4096:
-                self._bound[key] = bound
+            if len(cache) < 4096:
+                cache[key] = bound
         return bound
 
     # ----- evaluating the rules -----------------------------------------------------
@@ -252,10 +278,10 @@ class Op(str):
             raise TypeError(f"{self.name} takes {self.arity} argument(s), got {len(args)}")
         if len(args) == 1 and args[0].__class__ is np.ndarray and self.vectorized is not None:
             return self.vectorized(*args, *self.params)  # the compiled path's common case
-        kinds = {_kind(a) for a in args}
-        if "value" in kinds:
-            assert _apply_to_values is not None, "the engine is not loaded"
-            return _apply_to_values(self, args)
+        kinds = [_kind(a) for a in args]
+        if "value" in kinds:  # the node class records the node (it knows how)
+            node_class = type(args[kinds.index("value")])
+            return node_class.apply(self, args)
         if "array" in kinds:
             if self.vectorized is None:
                 return np.vectorize(lambda *xs: self.evaluate(xs), otypes=[float])(*args)
@@ -308,7 +334,7 @@ def _kind(x: Any) -> str:
         return "array"
     if isinstance(x, (int, float, np.number, np.bool_)):
         return "number"
-    if hasattr(x, "_prev") and hasattr(x, "data"):
+    if hasattr(x, "_prev") and hasattr(type(x), "apply"):
         return "value"
     raise TypeError(f"chainrule ops take Values, numbers or numpy arrays, not {type(x).__name__}")
 

@@ -12,20 +12,19 @@ numbers even for Values.
 
 Kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = slope.
 Domains follow Python's ``math`` module: outside them an op raises
-:class:`~autograd.op.DomainError` rather than returning nan.
+:class:`~autograd.operation.DomainError` rather than returning nan.
 """
 
 from __future__ import annotations
 
 import builtins
 import math
-import numbers
 import operator
 from typing import Any
 
 import numpy as np
 
-from .operation import Domain, Op, Precedence, defop
+from .operation import Domain, Op, Precedence, defop, float_of
 
 __all__ = [
     "abs",
@@ -35,6 +34,7 @@ __all__ = [
     "gaussian",
     "leaky_relu",
     "log",
+    "logsumexp",
     "mul",
     "neg",
     "pow",
@@ -56,23 +56,18 @@ __all__ = [
 
 
 # ----- piecewise constants used by derivative rules -------------------------------------
-def _number(x: Any) -> float:
-    """The number inside a float or a Value (numpy scalars have an unrelated .data)."""
-    return x if isinstance(x, numbers.Real) else x.data
-
-
 def step(x: Any) -> Any:
     """1 where x > 0, else 0 (so relu'(0) = 0). A plain number for Values."""
     if isinstance(x, np.ndarray):
         return (x > 0).astype(float)
-    return 1.0 if _number(x) > 0 else 0.0
+    return 1.0 if float_of(x) > 0 else 0.0
 
 
 def sign(x: Any) -> Any:
     """-1, 0 or 1 (so abs'(0) = 0). A plain number for Values."""
     if isinstance(x, np.ndarray):
         return np.sign(x)
-    data = _number(x)
+    data = float_of(x)
     return 1.0 if data > 0 else (-1.0 if data < 0 else 0.0)
 
 
@@ -82,7 +77,7 @@ def xlogy(x: Any, y: Any) -> Any:
         x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
         safe = np.where(x == 0, 1.0, y)
         return np.where(x == 0, 0.0, x * np.log(safe))
-    if _number(x) == 0:
+    if float_of(x) == 0:
         return 0.0
     return x * log(y)
 

@@ -28,7 +28,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from .engine import Value, _topological_order, apply
+from . import graph
+from .engine import Value, apply
 from .gradcheck import GradcheckError, assert_gradients_close, graph_function
 from .operation import REGISTRY, DomainError, Op
 
@@ -181,7 +182,7 @@ def graph_is_well_posed(output: Value, inputs: Sequence[Value]) -> bool:
     input more strongly than finite differences can follow."""
     position = {id(x): i for i, x in enumerate(inputs)}
     tangents: dict[int, list[float]] = {}
-    for node in _topological_order(output):
+    for node in graph.topological_order(output):
         if id(node) in position:
             tangent = [0.0] * len(inputs)
             tangent[position[id(node)]] = 1.0
@@ -189,9 +190,9 @@ def graph_is_well_posed(output: Value, inputs: Sequence[Value]) -> bool:
             tangent = [0.0] * len(inputs)
         else:
             args = [p.data for p in node._prev]
-            if not isinstance(node._op, Op) or not well_posed(node._op, args):
+            if not graph.has_table_op(node) or not well_posed(node.op, args):
                 return False
-            found = _sensitivity(node._op, args, [tangents[id(p)] for p in node._prev])
+            found = _sensitivity(node.op, args, [tangents[id(p)] for p in node._prev])
             if found is None:
                 return False
             tangent = found

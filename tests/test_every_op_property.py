@@ -77,11 +77,14 @@ def _topological_order_marking_on_push(root: Value) -> list[Value]:
 
 def test_shared_subexpressions_expose_an_ordering_bug(monkeypatch):
     monkeypatch.setattr(
-        autograd.functional, "_topological_order", _topological_order_marking_on_push
+        autograd.graph, "topological_order", _topological_order_marking_on_push
     )
 
     def wrong(expr):
-        rows = compare_gradients(graph_function(expr.output, expr.inputs), list(expr.data))
+        try:
+            rows = compare_gradients(graph_function(expr.output, expr.inputs), list(expr.data))
+        except KeyError:  # replaying the graph met a node before its parent: the same bug
+            return True
         return not all(row.ok for row in rows)
 
     minimal = find(expressions(), wrong, settings=settings(database=None, derandomize=True))

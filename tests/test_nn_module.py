@@ -150,13 +150,13 @@ def test_a_neuron_is_one_sum_of_weight_input_products_then_the_activation():
     neuron = nn.Neuron(3, activation="tanh", seed=0)
     x = [Value(0.5), Value(-1.0), Value(2.0)]
     out = neuron(x)
-    assert out._op.name == "tanh"
+    assert out.op.name == "tanh"
     (total,) = out._prev
-    assert total._op.name == "sum"
+    assert total.op.name == "sum"
     products, bias = total._prev[:3], total._prev[3]
     assert bias is neuron.b
     for product, w, xi in zip(products, neuron.w, x):
-        assert product._op.name == "mul"
+        assert product.op.name == "mul"
         assert product._prev == (w, xi)  # weight first
     expected = math.tanh(sum(w.data * xi.data for w, xi in zip(neuron.w, x)) + neuron.b.data)
     assert out.data == pytest.approx(expected, rel=1e-15)
@@ -165,7 +165,7 @@ def test_a_neuron_is_one_sum_of_weight_input_products_then_the_activation():
 def test_a_linear_neuron_without_bias_is_just_the_sum():
     neuron = nn.Neuron(2, activation="linear", bias=False, seed=0)
     out = neuron([1.0, 2.0])
-    assert out._op.name == "sum" and len(out._prev) == 2
+    assert out.op.name == "sum" and len(out._prev) == 2
     assert neuron.num_parameters() == 2
     assert out.data == pytest.approx(neuron.w[0].data + 2 * neuron.w[1].data)
 
@@ -379,7 +379,7 @@ def test_perceptron_learns_a_separable_problem_and_stops():
     assert mistakes[-1] == 0 and len(mistakes) < 50
     assert (perceptron.predict(X) == labels).all()
     assert perceptron(X[0].tolist()) == labels[0]
-    assert perceptron.score(X[0].tolist())._op.name == "sum"
+    assert perceptron.score(X[0].tolist()).op.name == "sum"
 
 
 def test_perceptron_learns_and_but_not_xor():

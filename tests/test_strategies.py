@@ -62,18 +62,18 @@ def test_every_node_is_well_posed_by_independent_finite_differences(op, data):
     """Each node's op is defined around its operands and its derivative rules agree with
     finite differences of its forward rule there: no node sits at a kink or domain edge."""
     expr = data.draw(expressions(ops=[op]))
-    assert any(node._op.name == op.name for node in inner_nodes(expr)), expr
+    assert any(node.op.name == op.name for node in inner_nodes(expr)), expr
     for node in inner_nodes(expr):
         args = [p.data for p in node._prev]
-        local = node._op.local_grads(args, node.data)
+        local = node.op.local_grads(args, node.data)
         for i, x in enumerate(args):
             for delta in (-1e-4, 1e-4):
                 moved = list(args)
                 moved[i] = x + delta * max(1.0, abs(x))
-                assert node._op.check_domain(moved), (expr, node._op, moved)
-            forward = lambda *xs, op=node._op: op.evaluate(xs)
+                assert node.op.check_domain(moved), (expr, node.op, moved)
+            forward = lambda *xs, op=node.op: op.evaluate(xs)
             numeric = central_difference(forward, args, i, h=1e-7)
-            assert local[i] == pytest.approx(numeric, rel=1e-4, abs=1e-5), (expr, node._op, args)
+            assert local[i] == pytest.approx(numeric, rel=1e-4, abs=1e-5), (expr, node.op, args)
 
 
 @settings(max_examples=40)
@@ -93,7 +93,7 @@ def test_expression_shape(expr):
 @settings(max_examples=40)
 @given(expressions(ops=["mul", "tanh"], mix=(), shared=False))
 def test_trees_and_restricted_ops(expr):
-    names = {node._op.name for node in inner_nodes(expr)}
+    names = {node.op.name for node in inner_nodes(expr)}
     assert names <= {"mul", "tanh"}
     uses = [id(p) for node in inner_nodes(expr) for p in node._prev if p._prev]
     assert len(uses) == len(set(uses)), "an intermediate result was used twice in a tree"
@@ -121,7 +121,7 @@ def test_domains_are_read_from_the_table(register):
     @given(expressions(ops=["log_shift"]))
     def check(expr):
         for node in inner_nodes(expr):
-            if node._op.name == "log_shift":
+            if node.op.name == "log_shift":
                 assert node._prev[0].data > 20.02
         assert_gradients_close(expr)
 

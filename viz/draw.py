@@ -30,8 +30,9 @@ from typing import Any
 
 import graphviz
 
-from autograd import Op, Value
+from autograd import Value
 from autograd.explain import node_names
+from autograd.graph import consumers, has_table_op, topological_order
 
 from . import large
 from .labels import escape, html_label
@@ -244,20 +245,6 @@ def _options(**kw: Any) -> _Options:
     )
 
 
-def topological_union(roots: Sequence[Value]) -> list[Value]:
-    """Every node the roots depend on, parents first, in the engine's stable order."""
-    if len(roots) == 1:
-        return roots[0].topological_order()
-    seen: set[int] = set()
-    order: list[Value] = []
-    for r in roots:
-        for node in r.topological_order():
-            if id(node) not in seen:
-                seen.add(id(node))
-                order.append(node)
-    return order
-
-
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """Sort ``layers.2`` before ``layers.10``."""
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in name.split("."))
@@ -279,7 +266,7 @@ class _Drawing:
         self.roots = roots
         self.opt = options
         self.frame = frame
-        self.topo = topological_union(roots)
+        self.topo = topological_order(roots)
         self.index = {id(node): i for i, node in enumerate(self.topo)}
         self.root_ids = {id(r) for r in roots}
         auto_names = node_names(roots[0], self.topo)
@@ -312,7 +299,7 @@ class _Drawing:
     # ----- what to draw -----------------------------------------------------------------
     def _plan(self) -> None:
         opt = self.opt
-        self.consumers = large.consumers_of(self.topo)
+        self.consumers = consumers(self.topo)
         self.center: Value | None = None
         if opt.focus is not None:
             focus = opt.focus
@@ -359,7 +346,7 @@ class _Drawing:
         return len({id(p) for p in node._prev if id(p) not in self.visible_ids})
 
     def _hidden_consumers(self, node: Value) -> int:
-        return sum(1 for c in self.consumers[id(node)] if id(c) not in self.visible_ids)
+        return sum(1 for c in self.consumers[node] if id(c) not in self.visible_ids)
 
     # ----- roles and colours ------------------------------------------------------------
     def role(self, node: Value) -> str:
@@ -482,7 +469,7 @@ class _Drawing:
         if node._prev:
             fill = HIGHLIGHT if frame is not None and key == frame.current else OP_FILL
             graph.node(
-                self.vid(node) + "op", label=html_label(escape(str(node._op))),
+                self.vid(node) + "op", label=html_label(escape(node._op)),
                 shape="ellipse", style="filled", fillcolor=fill, margin="0.03,0.01",
                 width="0.3", height="0.25",
             )  # fmt: skip
@@ -532,7 +519,7 @@ class _Drawing:
     def _leaves_group(self, node: Value, group: str) -> bool:
         if id(node) in self.root_ids:
             return True
-        return any(self.groups.get(id(c)) != group for c in self.consumers[id(node)])
+        return any(self.groups.get(id(c)) != group for c in self.consumers[node])
 
     def _edges(self, graph: graphviz.Digraph) -> None:
         frame = self.frame
@@ -585,9 +572,9 @@ class _Drawing:
 
     def _local_grads(self, node: Value) -> list[str]:
         args = [p.data for p in node._prev]
-        op = node._op
-        if not isinstance(op, Op):  # a node built by hand with a plain string as its op
+        if not has_table_op(node):  # a node built by hand with a plain string as its op
             return ["?"] * len(args)
+        op = node.op
         try:
             values = op.local_grads(args, node.data)
         except (ArithmeticError, ValueError):

@@ -159,24 +159,12 @@ def known_modules(modules: dict[int, str]) -> list[str]:
 
 
 # ----- focus -----------------------------------------------------------------------------
-def consumers_of(topo: Sequence[Value]) -> dict[int, list[Value]]:
-    """``id(node) -> nodes that use it``, each listed once, in topological order."""
-    consumers: dict[int, list[Value]] = {id(node): [] for node in topo}
-    for node in topo:
-        seen: set[int] = set()
-        for parent in node._prev:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                consumers[id(parent)].append(node)
-    return consumers
-
-
 def select_focus(
     topo: Sequence[Value],
     names: dict[int, str],
     focus: Value | str,
     depth: int,
-    consumers: dict[int, list[Value]],
+    consumers: dict[Value, list[Value]],
 ) -> tuple[Value, set[int]]:
     """The focus node and the ids of the nodes within ``depth`` steps of it.
 
@@ -192,7 +180,7 @@ def select_focus(
         node, distance = frontier.popleft()
         if distance == depth:
             continue
-        for neighbour in (*node._prev, *consumers[id(node)]):
+        for neighbour in (*node._prev, *consumers[node]):
             if id(neighbour) not in visible:
                 visible.add(id(neighbour))
                 frontier.append((neighbour, distance + 1))

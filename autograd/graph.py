@@ -1,0 +1,204 @@
+"""The graph: its order, its consumers, and the one reverse walk of the chain rule.
+
+A node is anything with ``data``, ``grad``, ``op`` (an :class:`~autograd.operation.Op`,
+or ``None`` for a leaf) and ``_prev`` (its parents, in order). Everything in chainrule
+that needs the order of a graph or walks it backwards comes here: ``backward``, the
+stepper, ``gradients``/``grad``, anomaly detection, formulas, the visualizer and the
+compiler.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from .mode import enable_grad, no_grad
+from .operation import DomainError, Op
+
+__all__ = [
+    "backpropagate",
+    "check_table_ops",
+    "consumers",
+    "cycle_collector_paused",
+    "derivative_error",
+    "has_table_op",
+    "reverse_walk",
+    "seed",
+    "topological_order",
+]
+
+Node = Any  # a Value: data, grad, op and _prev; hashed by identity
+Check = Callable[[Node, Any, Sequence[Any]], None]
+
+
+def topological_order(roots: Node | Iterable[Node]) -> list[Node]:
+    """Every node the roots depend on, parents before children, in a stable order.
+
+    Iterative (no recursion limit). With several roots, one merged order.
+    """
+    roots = [roots] if hasattr(roots, "_prev") else list(roots)
+    order: list[Node] = []
+    # A node is marked when it is expanded (not when it is pushed): a shared node pushed
+    # earlier but not yet expanded must still come before every node that uses it.
+    visited: set[Node] = set()
+    push_done: Node = None  # the marker: "all parents of the node below are emitted"
+    for root in roots:
+        if root in visited:
+            continue
+        stack: list[Node] = [root]
+        push, pop, emit, mark = stack.append, stack.pop, order.append, visited.add
+        while stack:
+            node = pop()
+            if node is push_done:
+                emit(pop())
+                continue
+            if node in visited:
+                continue
+            mark(node)
+            parents = node._prev
+            if not parents:
+                emit(node)
+                continue
+            push(node)
+            push(push_done)
+            for parent in reversed(parents):
+                if parent in visited:
+                    continue
+                if parent._prev:
+                    push(parent)
+                else:
+                    mark(parent)
+                    emit(parent)
+    return order
+
+
+def consumers(order: Sequence[Node]) -> dict[Node, list[Node]]:
+    """For each node of ``order``, the nodes that use it, each listed once, in order."""
+    used_by: dict[Node, list[Node]] = {node: [] for node in order}
+    for node in order:
+        for parent in node._prev:
+            users = used_by[parent]
+            if not users or users[-1] is not node:  # x*x uses x twice: list it once
+                users.append(node)
+    return used_by
+
+
+def has_table_op(node: Node) -> bool:
+    """True for a node made by an op of the table, False for a leaf or a node built by
+    hand micrograd-style with a plain string as its op."""
+    return node.op.__class__ is Op
+
+
+def check_table_ops(order: Iterable[Node], why: str = "there is no derivative for it") -> None:
+    """Raise one clear TypeError for a node built by hand with an op outside the table."""
+    for node in order:
+        if node.op is not None and not has_table_op(node):
+            raise TypeError(
+                f"node {node!r} was built by hand with _op={node.op!r}, which is not an op of "
+                f"chainrule's table, so {why}; build nodes with operators or register the "
+                "op with autograd.register_op"
+            )
+
+
+def seed(order: Sequence[Node], root: Node, gradient: Any) -> None:
+    """Start a pass: intermediate grads restart at 0, leaves keep accumulating."""
+    for node in order:
+        if node.op is not None:
+            node.grad = 0.0
+    root.grad = root.grad + gradient if root.op is None else gradient
+
+
+def derivative_error(node: Node, exc: BaseException) -> DomainError:
+    op = node.op
+    operands = [p.data for p in node._prev]
+    shown = ", ".join(f"{x:g}" for x in operands)
+    return DomainError(
+        f"{op.name}({shown}): the derivative is undefined or infinite there ({exc})",
+        op,
+        operands,
+    )
+
+
+def reverse_walk(
+    order: Sequence[Node],
+    *,
+    create_graph: bool = False,
+    check: Check | None = None,
+    stepping: bool = False,
+) -> Iterator[tuple[Node, Any, Sequence[Any]]]:
+    """The chain rule, children before parents: each node passes ``grad * local`` on.
+
+    Every node's ``grad`` must be complete when it is reached, which the reversed
+    topological order guarantees. Local derivatives come from the node's op (the
+    table's rules): as floats, or as recorded Values with ``create_graph``.
+    ``check(node, upstream, local)`` runs before a node passes its gradient on.
+    With ``stepping`` the walk pauses after each node and yields
+    ``(node, upstream, local)``; otherwise it runs to the end in one go.
+    """
+    try:
+        for node in reversed(order):
+            op = node.op
+            if op is None:
+                continue
+            g = node.grad
+            parents = node._prev
+            if op.unit_derivatives and not stepping and check is None:
+                for parent in parents:  # sums: each input receives the upstream gradient
+                    parent.grad += g
+                continue
+            try:
+                if create_graph:
+                    local = op.local_grads(parents, node)
+                else:
+                    local = op.local(parents, node.data)
+            except (ArithmeticError, ValueError) as exc:
+                raise derivative_error(node, exc) from None
+            if check is not None:
+                check(node, g, local)
+            if len(parents) == 1:
+                parents[0].grad += g * local[0]
+            else:
+                for parent, d in zip(parents, local):
+                    parent.grad += g * d
+            if stepping:
+                yield node, g, local
+    except AttributeError:
+        check_table_ops(order)  # a hand-built node: say so clearly
+        raise
+
+
+def backpropagate(
+    order: Sequence[Node],
+    root: Node,
+    gradient: Any = 1.0,
+    *,
+    create_graph: bool = False,
+    check: Check | None = None,
+) -> None:
+    """Seed ``root`` with ``gradient`` and run the reverse walk to the end."""
+    seed(order, root, gradient)
+    if create_graph:
+        check_table_ops(order)
+    with cycle_collector_paused(), (enable_grad() if create_graph else no_grad()):
+        for _ in reverse_walk(order, create_graph=create_graph, check=check):
+            pass
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector inside the block, then restore its state.
+
+    chainrule's graphs hold no reference cycles (reference counting frees them), so
+    the collector has nothing to find in them; while a large graph is built it only
+    rescans it. ``backward()`` and ``nn.fit`` use this; wrap your own graph building
+    in it for the same speed-up.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
