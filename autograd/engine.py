@@ -79,7 +79,8 @@ def _binary(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
 
 
 def _unary(op: Op) -> Callable[[Value], Value]:
-    """The method for a one-input op, e.g. ``x.tanh()``."""
+    """The method for a one-input op, e.g. ``x.tanh()``: :func:`_record` written out, as
+    in :func:`_binary`."""
     forward = op.forward
 
     def method(self: Value) -> Value:
@@ -87,7 +88,15 @@ def _unary(op: Op) -> Callable[[Value], Value]:
             data = forward(self.data)
         except (ArithmeticError, ValueError) as exc:
             raise op.domain_error((self.data,), exc) from None
-        return _record(op, (self,), data)
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        if _get_mode() is None:
+            out._prev = (self,)
+            out.op = op
+            return out
+        return _record_special(out, op, (self,))
 
     method.__name__ = op.name
     method.__doc__ = f"Apply op {op.name!r} of the table ({op.formula.format('x')})."
@@ -254,7 +263,7 @@ class Value:
         mode = _get_mode()
         check = mode.anomaly.check_backward if mode is not None and mode.anomaly else None
         with cycle_collector_paused():
-            order = graph.topological_order(self)
+            order = graph.topological_order(self, leaves=False)
             graph.backpropagate(order, self, gradient, create_graph=create_graph, check=check)
 
     def backward_steps(self, gradient: float = 1.0) -> Iterator[explain.BackwardStep]:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .mode import enable_grad, no_grad
-from .operation import DomainError, Op
+from .operation import DomainError, Op, RuleShape
 
 __all__ = [
     "backpropagate",
@@ -29,46 +29,50 @@ __all__ = [
     "topological_order",
 ]
 
+GENERAL, UNIT, PRODUCT, OUTPUT, UNARY = (
+    RuleShape.GENERAL, RuleShape.UNIT, RuleShape.PRODUCT, RuleShape.OUTPUT, RuleShape.UNARY
+)  # fmt: skip
 Node = Any  # a Value: data, grad, op and _prev; hashed by identity
 Check = Callable[[Node, Any, Sequence[Any]], None]
 
 
-def topological_order(roots: Node | Iterable[Node]) -> list[Node]:
+def topological_order(roots: Node | Iterable[Node], *, leaves: bool = True) -> list[Node]:
     """Every node the roots depend on, parents before children, in a stable order.
 
     Iterative (no recursion limit). With several roots, one merged order.
+    ``leaves=False`` leaves out the leaves (the reverse walk has nothing to do there).
     """
     roots = [roots] if hasattr(roots, "_prev") else list(roots)
     order: list[Node] = []
     # A node is marked when it is expanded (not when it is pushed): a shared node pushed
     # earlier but not yet expanded must still come before every node that uses it.
     visited: set[Node] = set()
-    push_done: Node = None  # the marker: "all parents of the node below are emitted"
+    done = None  # on the stack above a node: "all its parents are emitted"
     for root in roots:
         if root in visited:
+            continue
+        if not root._prev:
+            visited.add(root)
+            if leaves:
+                order.append(root)
             continue
         stack: list[Node] = [root]
         push, pop, emit, mark = stack.append, stack.pop, order.append, visited.add
         while stack:
             node = pop()
-            if node is push_done:
+            if node is done:
                 emit(pop())
                 continue
             if node in visited:
                 continue
             mark(node)
-            parents = node._prev
-            if not parents:
-                emit(node)
-                continue
             push(node)
-            push(push_done)
-            for parent in reversed(parents):
-                if parent in visited:
-                    continue
+            push(done)
+            for parent in node._prev:
                 if parent._prev:
-                    push(parent)
-                else:
+                    if parent not in visited:
+                        push(parent)
+                elif leaves and parent not in visited:
                     mark(parent)
                     emit(parent)
     return order
@@ -137,6 +141,7 @@ def reverse_walk(
     With ``stepping`` the walk pauses after each node and yields
     ``(node, upstream, local)``; otherwise it runs to the end in one go.
     """
+    general = create_graph or stepping or check is not None
     try:
         for node in reversed(order):
             op = node.op
@@ -144,26 +149,39 @@ def reverse_walk(
                 continue
             g = node.grad
             parents = node._prev
-            if op.unit_derivatives and not stepping and check is None:
-                for parent in parents:  # sums: each input receives the upstream gradient
+            shape = GENERAL if general else op.rule_shape
+            if shape == UNIT:  # add, sum: each input receives the upstream gradient
+                for parent in parents:
                     parent.grad += g
-                continue
-            try:
-                if create_graph:
-                    local = op.local_grads(parents, node)
-                else:
-                    local = op.local(parents, node.data)
-            except (ArithmeticError, ValueError) as exc:
-                raise derivative_error(node, exc) from None
-            if check is not None:
-                check(node, g, local)
-            if len(parents) == 1:
-                parents[0].grad += g * local[0]
+            elif shape == PRODUCT:  # mul: d/da = b, d/db = a
+                a, b = parents
+                a.grad += g * b.data
+                b.grad += g * a.data
+            elif shape == OUTPUT:  # exp: d/dx = out
+                parents[0].grad += g * node.data
+            elif shape == UNARY:  # tanh: d/dx = 1 - out**2, the rule called directly
+                x = parents[0]
+                try:
+                    x.grad += g * op.derivatives[0](x.data, node.data)
+                except (ArithmeticError, ValueError) as exc:
+                    raise derivative_error(node, exc) from None
             else:
-                for parent, d in zip(parents, local):
-                    parent.grad += g * d
-            if stepping:
-                yield node, g, local
+                try:
+                    if create_graph:
+                        local = op.local_grads(parents, node)
+                    else:
+                        local = op.local(parents, node.data)
+                except (ArithmeticError, ValueError) as exc:
+                    raise derivative_error(node, exc) from None
+                if check is not None:
+                    check(node, g, local)
+                if len(parents) == 1:
+                    parents[0].grad += g * local[0]
+                else:
+                    for parent, d in zip(parents, local):
+                        parent.grad += g * d
+                if stepping:
+                    yield node, g, local
     except AttributeError:
         check_table_ops(order)  # a hand-built node: say so clearly
         raise

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["REGISTRY", "Domain", "DomainError", "Op", "Precedence"]
+__all__ = ["REGISTRY", "Domain", "DomainError", "Op", "Precedence", "RuleShape"]
 
 Rule = Callable[..., Any] | float
 
@@ -84,9 +84,24 @@ class Domain:
 REGISTRY: dict[str, Op] = {}
 
 
+class RuleShape:
+    """What an op's derivative rules look like, read from the rules themselves.
+
+    The scalar engine's reverse walk applies the three common shapes without
+    calling the rules: every rule is 1 (``add``, ``sum``); two inputs whose rules
+    pick the other input (``mul``: d/da = b, d/db = a); one input whose rule is the
+    output (``exp``: d/dx = out). A one-input rule without parameters (``tanh``) is
+    called directly; any other op goes through :meth:`Op.local`.
+    """
+
+    GENERAL, UNIT, PRODUCT, OUTPUT, UNARY = 0, 1, 2, 3, 4
+
+
 def float_of(x: Any) -> float:
     """The number in a plain number or in a Value (numpy scalars have an unrelated .data)."""
-    return x if isinstance(x, numbers.Real) else x.data
+    if x.__class__ is float or isinstance(x, numbers.Real):
+        return x
+    return x.data
 
 
 def _format_number(x: float) -> str:
@@ -99,7 +114,7 @@ class Op:
     __slots__ = (
         "_bound", "arity", "associative", "builtin", "derivatives", "domain", "entry",
         "formula", "forward", "local", "name", "param_names", "params",
-        "precedence", "symbol", "symbol_template", "unit_derivatives", "vectorized",
+        "precedence", "rule_shape", "symbol", "symbol_template", "unit_derivatives", "vectorized",
     )  # fmt: skip
 
     name: str
@@ -168,6 +183,7 @@ class Op:
         self.builtin = builtin
         self._bound: dict[tuple[Any, ...], Op] = {}
         self.local = self._compile_local()
+        self.rule_shape = self._rule_shape()
 
     def __eq__(self, other: object) -> bool:
         if self is other:
@@ -233,6 +249,20 @@ class Op:
                 return [rule(x, out, *params) for x in args]
             return [rule] * len(args)
         return [rule(*args, out, *params) if callable(rule) else rule for rule in self.derivatives]
+
+    def _rule_shape(self) -> int:
+        if self.unit_derivatives:
+            return RuleShape.UNIT
+        if self.arity is None or self.params:
+            return RuleShape.GENERAL
+        picks = [_projection(rule, self.arity) for rule in self.derivatives]
+        if self.arity == 2 and picks == [1, 0]:
+            return RuleShape.PRODUCT
+        if self.arity == 1 and picks == [1]:
+            return RuleShape.OUTPUT
+        if self.arity == 1 and callable(self.derivatives[0]):
+            return RuleShape.UNARY
+        return RuleShape.GENERAL
 
     def _compile_local(self) -> Callable[[tuple, Any], Any]:
         """A fast ``local(parents, out_data)`` for the scalar engine's backward loop.

@@ -58,6 +58,8 @@ __all__ = [
 # ----- piecewise constants used by derivative rules -------------------------------------
 def step(x: Any) -> Any:
     """1 where x > 0, else 0 (so relu'(0) = 0). A plain number for Values."""
+    if x.__class__ is float:
+        return 1.0 if x > 0 else 0.0
     if isinstance(x, np.ndarray):
         return (x > 0).astype(float)
     return 1.0 if float_of(x) > 0 else 0.0
@@ -65,6 +67,8 @@ def step(x: Any) -> Any:
 
 def sign(x: Any) -> Any:
     """-1, 0 or 1 (so abs'(0) = 0). A plain number for Values."""
+    if x.__class__ is float:
+        return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
     if isinstance(x, np.ndarray):
         return np.sign(x)
     data = float_of(x)
