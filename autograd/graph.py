@@ -39,8 +39,10 @@ Check = Callable[[Node, Any, Sequence[Any]], None]
 def topological_order(roots: Node | Iterable[Node], *, leaves: bool = True) -> list[Node]:
     """Every node the roots depend on, parents before children, in a stable order.
 
-    Iterative (no recursion limit). With several roots, one merged order.
-    ``leaves=False`` leaves out the leaves (the reverse walk has nothing to do there).
+    Iterative (no recursion limit). With several roots, one merged order. The first
+    operand's subgraph comes first, so names given in this order (v1, v2, ...) read
+    left to right. ``leaves=False`` leaves out the leaves and that reading order:
+    the order the reverse walk needs, and no more.
     """
     roots = [roots] if hasattr(roots, "_prev") else list(roots)
     order: list[Node] = []
@@ -68,7 +70,7 @@ def topological_order(roots: Node | Iterable[Node], *, leaves: bool = True) -> l
             mark(node)
             push(node)
             push(done)
-            for parent in node._prev:
+            for parent in reversed(node._prev) if leaves else node._prev:
                 if parent._prev:
                     if parent not in visited:
                         push(parent)
