@@ -68,15 +68,20 @@ def topological_order(roots: Node | Iterable[Node], *, leaves: bool = True) -> l
             if node in visited:
                 continue
             mark(node)
-            push(node)
-            push(done)
+            waiting = False  # does the node wait for a parent to be expanded first?
             for parent in reversed(node._prev) if leaves else node._prev:
                 if parent._prev:
                     if parent not in visited:
+                        if not waiting:
+                            push(node)
+                            push(done)
+                            waiting = True
                         push(parent)
                 elif leaves and parent not in visited:
                     mark(parent)
                     emit(parent)
+            if not waiting:
+                emit(node)
     return order
 
 
