@@ -206,7 +206,7 @@ def backpropagate(
     seed(order, root, gradient)
     if create_graph:
         check_table_ops(order)
-    with cycle_collector_paused(), (enable_grad() if create_graph else no_grad()):
+    with cycle_collector_paused(), enable_grad() if create_graph else no_grad():
         for _ in reverse_walk(order, create_graph=create_graph, check=check):
             pass
 

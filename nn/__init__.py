@@ -74,11 +74,13 @@ from .module import (
     Perceptron,
     Sequential,
     init_weights,
+    temporary_mode,
 )
 from .optim import SGD, Adam, LinearDecay, LRScheduler, Optimizer, StepDecay
+from .programs import NotCompilable
 from .regularization import L1, L2, l1_penalty, l2_penalty
 from .serialize import ModelFileError, load, load_weights, save
-from .steps import ScalarStep
+from .steps import ScalarStep, TrainingStep
 from .training import History, evaluate, fit
 
 __all__ = [
@@ -107,6 +109,7 @@ __all__ = [
     "Module",
     "NLLLoss",
     "Neuron",
+    "NotCompilable",
     "Optimizer",
     "Perceptron",
     "SSELoss",
@@ -115,6 +118,7 @@ __all__ = [
     "Standardizer",
     "StepDecay",
     "StratifiedKFold",
+    "TrainingStep",
     "accuracy",
     "add_noise",
     "augment",
@@ -157,5 +161,6 @@ __all__ = [
     "shift_images",
     "softmax",
     "sse_loss",
+    "temporary_mode",
     "train_test_split",
 ]

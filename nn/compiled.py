@@ -1,51 +1,31 @@
 """Training through the compiled path: one program per model and loss, reused every step.
 
-The per-sample graph (model, then the loss term) is built once from placeholder
-Values and compiled by :func:`autograd.compile` into batched numpy; each step runs
-forward and backward for the whole batch and the optimizer updates the parameters.
-The gradients equal the scalar engine's. A graph that changes from sample to sample
-(dropout masks in training mode, Python control flow on data) cannot be compiled:
+The per-sample graph (model, then the loss term, and the penalty) is built once from
+placeholder Values and compiled by :func:`autograd.compile` into batched numpy (through
+:func:`nn.programs.compile_per_sample`, which caches it with the model); each step runs
+forward and backward for the whole batch and the optimizer updates the parameters. The
+gradients equal the scalar engine's. A graph that changes from sample to sample (dropout
+masks in training mode, Python control flow on data) cannot be compiled:
 :class:`NotCompilable` says why, and ``fit`` falls back to the scalar engine.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 
 import numpy as np
 
-from autograd import Value, compile
-from autograd.compiled import Program, graph_signature
+from autograd import Value
+from autograd.compiled import Program
 
 from .losses import FunctionLoss, Loss
-from .module import Dropout, Module
-from .steps import Step
+from .module import Module
+from .programs import NotCompilable, compile_per_sample, output_values
+from .steps import TrainingStep
 
 __all__ = ["CompiledStep", "NotCompilable", "compile_training_graph"]
 
-
-class NotCompilable(ValueError):
-    """The model's graph cannot be compiled once for every sample (the message says why)."""
-
-
-# One program per (model, loss, shapes): reused across steps, epochs and fit calls.
-_PROGRAMS: weakref.WeakKeyDictionary[Module, dict[tuple, Program]] = weakref.WeakKeyDictionary()
-
-
 Penalty = Callable[[Module], Value]
-
-
-def _template(
-    model: Module, loss: Loss, penalty: Penalty | None, x_row: np.ndarray, t_row: np.ndarray
-) -> tuple:
-    x = [Value(float(v)) for v in x_row]
-    t = [Value(float(v)) for v in t_row]
-    outputs = model(x)
-    outputs_list = [outputs] if isinstance(outputs, Value) else list(outputs)
-    term = loss.sample_encoded(outputs, t)
-    extra = [] if penalty is None else [penalty(model)]
-    return [term, *outputs_list, *extra], [*x, *t]
 
 
 def compile_training_graph(
@@ -57,42 +37,30 @@ def compile_training_graph(
 ) -> Program:
     """Compile ``[loss term, *model outputs, penalty]`` of one sample.
 
-    ``x_rows`` and ``t_rows`` hold two (or more) samples' inputs and encoded targets;
-    the graphs built for the first two must have the same shape. The penalty depends
-    on the parameters only, so the program computes it once per batch.
+    ``x_rows`` and ``t_rows`` hold one or more samples' inputs and encoded targets; the
+    graphs built for two samples must be the same. The penalty depends on the
+    parameters only, so the program computes it once per batch.
     """
     if isinstance(loss, FunctionLoss) or type(loss).sample is Loss.sample:
         raise NotCompilable(
             f"the loss {loss.name!r} is a plain function; compiling needs an nn Loss with "
             "a per-sample term (e.g. 'mse', 'cross_entropy', 'hinge')"
         )
-    for name, module in model.named_modules():
-        if isinstance(module, Dropout) and module.training and module.p > 0:
-            raise NotCompilable(
-                f"dropout ({name or 'model'}) draws a new mask for every sample in training mode"
-            )
-    params = model.parameters()
-    rng = np.random.default_rng(0)
-    second_x = x_rows[1] if len(x_rows) > 1 else rng.normal(size=x_rows.shape[1])
-    second_t = t_rows[1] if len(t_rows) > 1 else t_rows[0]
-    outputs, inputs = _template(model, loss, penalty, x_rows[0], t_rows[0])
-    signature = graph_signature(outputs, inputs, params)
-    other_outputs, other_inputs = _template(model, loss, penalty, second_x, second_t)
-    if graph_signature(other_outputs, other_inputs, params) != signature:
-        raise NotCompilable(
-            "the graph differs between two samples (Python control flow on the data, "
-            "or constants taken from the data)"
-        )
-    # Keyed by the graph's shape, so a changed model (another activation, a new layer)
-    # never reuses a stale program.
-    cache = _PROGRAMS.setdefault(model, {})
-    program = cache.get(signature)
-    if program is None or program.params != params:
-        program = cache[signature] = compile(outputs, inputs, params=params)
-    return program
+    n_inputs = x_rows.shape[1]
+
+    def sample_graph(row: np.ndarray) -> tuple[list[Value], list[Value]]:
+        x = [Value(v) for v in row[:n_inputs].tolist()]
+        t = [Value(v) for v in row[n_inputs:].tolist()]
+        outputs = model(list(x))
+        values = output_values(outputs)
+        term = loss.sample_encoded(outputs, t)
+        extra = [] if penalty is None else [penalty(model)]
+        return [term, *values, *extra], [*x, *t]
+
+    return compile_per_sample(model, sample_graph, np.hstack([x_rows, t_rows]))
 
 
-class CompiledStep(Step):
+class CompiledStep(TrainingStep):
     """One optimisation step through a compiled program; same updates as ScalarStep.
 
     Between :meth:`sync` calls the parameters live in one numpy array, updated by the
@@ -167,6 +135,7 @@ class CompiledStep(Step):
 
 
 def describe(program: Program) -> str:
+    """One line on what compiling did, for ``History.engine_note`` and the progress bar."""
     return (
         f"compiled the per-sample graph in {program.compile_seconds * 1e3:.0f} ms: "
         f"{program.n_nodes} nodes -> {len(program.groups)} batched numpy steps"

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .checks import int_at_least
+
 Seed = int | np.random.Generator | None
 
 __all__ = [
@@ -213,14 +215,6 @@ def check_labels(y: Any, n_classes: int | None = None) -> np.ndarray:
     return labels
 
 
-def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 # --------------------------------------------------------------------------- splitting
 
 
@@ -301,7 +295,7 @@ class KFold:
     """
 
     def __init__(self, n_splits: int = 5, shuffle: bool = False, seed: Seed = None) -> None:
-        self.n_splits = _check_positive_int("n_splits", n_splits, minimum=2)
+        self.n_splits = int_at_least("n_splits", n_splits, minimum=2)
         if not shuffle and seed is not None:
             raise ValueError("a seed has no effect when shuffle=False; pass shuffle=True")
         self.shuffle = shuffle
@@ -414,7 +408,7 @@ def batches(
     """
     X, y = check_dataset(X, y)
     n = len(X)
-    size = n if batch_size is None else _check_positive_int("batch_size", batch_size)
+    size = n if batch_size is None else int_at_least("batch_size", batch_size)
     order = as_generator(seed).permutation(n) if shuffle else np.arange(n)
     for start in range(0, n, size):
         idx = order[start : start + size]
@@ -527,7 +521,7 @@ def shift_images(
     """
     array = _to_numeric_array("X", X).astype(float)
     height, width = image_shape
-    max_shift = _check_positive_int("max_shift", max_shift, minimum=0)
+    max_shift = int_at_least("max_shift", max_shift, minimum=0)
     if array.ndim == 2 and array.shape[1] == height * width:
         images = array.reshape(-1, height, width)
     elif array.ndim == 3 and array.shape[1:] == (height, width):
@@ -565,7 +559,7 @@ def augment(
     ``max_shift > 0`` needs ``image_shape``.
     """
     X, y = check_dataset(X, y)
-    copies = _check_positive_int("copies", copies, minimum=0)
+    copies = int_at_least("copies", copies, minimum=0)
     if max_shift and image_shape is None:
         raise ValueError("max_shift needs image_shape, e.g. image_shape=(8, 8)")
     rng = as_generator(seed)

@@ -1,8 +1,8 @@
 """Built-in datasets, all offline: nothing is downloaded at run time.
 
 Small tables and toy 2-D problems are generated (seeded, deterministic); the bank-churn table
-and the handwritten digits ship as compressed CSV files in ``nn/data/`` (see
-``nn/data/README.md`` for sources and licences).
+and the handwritten digits ship as compressed CSV files in ``nn/dataset_files/`` (see
+``nn/dataset_files/README.md`` for sources and licences).
 
 =================  ==================  ===========================================
 function           returns             what it is
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import int_at_least
 from .data import Seed, as_generator
 
 __all__ = [
@@ -50,13 +51,8 @@ __all__ = [
 
 DIGITS_IMAGE_SHAPE = (8, 8)
 
-
-def _n_samples(n_samples: int, minimum: int = 1) -> int:
-    if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool):
-        raise TypeError(f"n_samples must be an int, not {type(n_samples).__name__}")
-    if n_samples < minimum:
-        raise ValueError(f"n_samples must be >= {minimum}, got {n_samples}")
-    return int(n_samples)
+DATASET_FILES = "dataset_files"
+"""The folder of the nn package that holds the shipped dataset files."""
 
 
 def _non_negative(name: str, value: float) -> float:
@@ -92,7 +88,7 @@ def make_moons(
     Class 0 is the upper arc of the unit circle centred at (0, 0); class 1 the lower arc
     centred at (1, 0.5). Gaussian noise of standard deviation ``noise`` is added.
     """
-    n = _n_samples(n_samples, minimum=2)
+    n = int_at_least("n_samples", n_samples, minimum=2)
     noise = _non_negative("noise", noise)
     n_out, n_in = n // 2, n - n // 2
     t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
@@ -112,7 +108,7 @@ def make_circles(
     n_samples: int = 100, noise: float = 0.05, factor: float = 0.5, seed: Seed = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """A circle of radius ``factor`` (class 1) inside the unit circle (class 0)."""
-    n = _n_samples(n_samples, minimum=2)
+    n = int_at_least("n_samples", n_samples, minimum=2)
     noise = _non_negative("noise", noise)
     if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 <= factor < 1:
         raise ValueError(f"factor must be in [0, 1), got {factor!r}")
@@ -145,15 +141,12 @@ def make_blobs(
     dimension) or an array of centres of shape (k, n_features). Samples are spread as evenly
     as possible over the clusters; ``cluster_std`` may be one number or one per cluster.
     """
-    n = _n_samples(n_samples)
+    n = int_at_least("n_samples", n_samples)
     rng = as_generator(seed)
-    if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
-        if centers < 1:
-            raise ValueError(f"centers must be >= 1, got {centers}")
-        if not isinstance(n_features, numbers.Integral) or n_features < 1:
-            raise ValueError(f"n_features must be an int >= 1, got {n_features!r}")
+    if np.ndim(centers) == 0:  # a number of clusters
+        k = int_at_least("centers", centers)
         low, high = center_box
-        centre_array = rng.uniform(low, high, size=(int(centers), int(n_features)))
+        centre_array = rng.uniform(low, high, size=(k, int_at_least("n_features", n_features)))
     else:
         centre_array = np.asarray(centers, dtype=float)
         if centre_array.ndim != 2 or len(centre_array) == 0:
@@ -177,10 +170,9 @@ def make_spiral(
     Arm j has radius r from 0 to 1 and angle 4j + 4r (radians) plus Gaussian noise of
     standard deviation ``noise`` on the angle; not linearly separable for k >= 2.
     """
-    n = _n_samples(n_samples)
+    n = int_at_least("n_samples", n_samples)
     noise = _non_negative("noise", noise)
-    if not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool) or n_classes < 1:
-        raise ValueError(f"n_classes must be an int >= 1, got {n_classes!r}")
+    n_classes = int_at_least("n_classes", n_classes)
     rng = as_generator(seed)
     counts = np.full(n_classes, n // n_classes)
     counts[: n % n_classes] += 1
@@ -200,7 +192,7 @@ def make_xor(
     standard deviation ``noise`` is added. ``make_xor(4, noise=0)`` is the truth table itself.
     No single line separates the classes: a hidden layer is needed.
     """
-    n = _n_samples(n_samples)
+    n = int_at_least("n_samples", n_samples)
     noise = _non_negative("noise", noise)
     rng = as_generator(seed)
     corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -295,7 +287,7 @@ def make_churn_table(
     unobserved factor u ~ Normal(0, 0.5) (satisfaction the bank does not record). About 20%
     leave. Only ``random()`` and ``standard_normal()`` draws are used, in a fixed order.
     """
-    n = _n_samples(n_samples)
+    n = int_at_least("n_samples", n_samples)
     rng = as_generator(seed)
 
     def categorical(probabilities: list[float]) -> np.ndarray:
@@ -353,27 +345,32 @@ def write_churn_csv(path: str | Path, table: dict[str, np.ndarray] | None = None
         gz.write(text.getvalue().encode("ascii"))
 
 
+def _shipped(name: str) -> str:
+    """Where a shipped dataset file lives in the source tree, for messages."""
+    return f"nn/{DATASET_FILES}/{name}"
+
+
 def _read_data_text(name: str) -> str:
-    """Decompress a file shipped in nn/data/, with a clear error if it is missing or corrupt."""
-    resource = resources.files("nn") / "data" / name
+    """Decompress a shipped dataset file, with a clear error if it is missing or corrupt."""
+    resource = resources.files("nn") / DATASET_FILES / name
     try:
         with resource.open("rb") as raw, gzip.open(raw, "rt", encoding="ascii") as text:
             return text.read()
     except FileNotFoundError:
         raise FileNotFoundError(
-            f"the dataset file nn/data/{name} is missing from the installed package"
+            f"the dataset file {_shipped(name)} is missing from the installed package"
         ) from None
     except (OSError, EOFError, UnicodeDecodeError) as error:
-        raise ValueError(f"the dataset file nn/data/{name} is corrupt: {error}") from None
+        raise ValueError(f"the dataset file {_shipped(name)} is corrupt: {error}") from None
 
 
 def load_churn_table() -> dict[str, np.ndarray]:
     """The shipped bank-churn CSV as columns (strings for geography and gender)."""
     rows = list(csv.reader(io.StringIO(_read_data_text(CHURN_FILE))))
     if not rows or rows[0] != CHURN_COLUMNS:
-        raise ValueError(f"nn/data/{CHURN_FILE} is corrupt: unexpected header {rows[:1]}")
+        raise ValueError(f"{_shipped(CHURN_FILE)} is corrupt: unexpected header {rows[:1]}")
     if any(len(row) != len(CHURN_COLUMNS) for row in rows[1:]):
-        raise ValueError(f"nn/data/{CHURN_FILE} is corrupt: a row has the wrong number of cells")
+        raise ValueError(f"{_shipped(CHURN_FILE)} is corrupt: a row has the wrong number of cells")
     columns = dict(zip(CHURN_COLUMNS, zip(*rows[1:])))
     table: dict[str, np.ndarray] = {}
     for name, cells in columns.items():
@@ -413,12 +410,14 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     X is (1797, 64): each row is an 8x8 image read row by row, pixel values 0..16
     (``X[i].reshape(8, 8)`` to view it). y is 0..9. Source: E. Alpaydin and C. Kaynak,
     "Optical Recognition of Handwritten Digits", UCI Machine Learning Repository (1998),
-    https://doi.org/10.24432/C50P49, CC BY 4.0. See nn/data/README.md.
+    https://doi.org/10.24432/C50P49, CC BY 4.0. See nn/dataset_files/README.md.
     """
     try:
         data = np.loadtxt(io.StringIO(_read_data_text(DIGITS_FILE)), delimiter=",")
     except ValueError as error:
-        raise ValueError(f"nn/data/{DIGITS_FILE} is corrupt: {error}") from None
+        raise ValueError(f"{_shipped(DIGITS_FILE)} is corrupt: {error}") from None
     if data.ndim != 2 or data.shape[1] != 65:
-        raise ValueError(f"nn/data/{DIGITS_FILE} is corrupt: expected 65 columns, got {data.shape}")
+        raise ValueError(
+            f"{_shipped(DIGITS_FILE)} is corrupt: expected 65 columns, got {data.shape}"
+        )
     return data[:, :64], data[:, 64].astype(int)

@@ -15,17 +15,23 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import os
 import random
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from autograd import Value, no_grad, ops
 
+from . import serialize
+from .checks import int_at_least
 from .data import check_dataset
 from .functional import activation as activation_function
-from .functional import activation_op, canonical_activation
+from .functional import canonical_activation
+from .programs import batch_outputs, outputs_to_array
+from .specs import module_from_spec, module_spec, register_module_type
 
 __all__ = [
     "INIT_SCHEMES",
@@ -40,24 +46,14 @@ __all__ = [
     "module_from_spec",
     "module_spec",
     "outputs_to_array",
+    "temporary_mode",
 ]
 
 Seed = int | random.Random | None
 _mul = operator.mul
 
-MODULE_TYPES: dict[str, type[Module]] = {}
-"""Module classes by the type name a saved model file uses (filled in automatically)."""
-
 
 # ----- small checks -----------------------------------------------------------------------
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive int, not {type(value).__name__}: {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return int(value)
-
-
 def _rng(seed: Seed) -> Any:
     """A source of random numbers: the ``random`` module itself for None (as micrograd),
     a fresh ``random.Random(seed)`` for an int, or the given ``random.Random``."""
@@ -112,19 +108,6 @@ def init_weights(scheme: str, fan_in: int, fan_out: int = 1, seed: Seed = None) 
     raise ValueError(f"unknown init scheme {scheme!r}; choose one of {', '.join(INIT_SCHEMES)}")
 
 
-def outputs_to_array(outputs: Sequence[Any]) -> np.ndarray:
-    """Model outputs for a batch (Values, or lists of Values) as floats: (n,) or (n, k)."""
-    rows = []
-    for out in outputs:
-        if isinstance(out, Value):
-            rows.append(out.data)
-        elif isinstance(out, numbers.Real):
-            rows.append(float(out))
-        else:
-            rows.append([v.data if isinstance(v, Value) else float(v) for v in out])
-    return np.array(rows, dtype=float)
-
-
 # ----- the base class -------------------------------------------------------------------
 def _members(name: str, value: Any) -> Iterator[tuple[str, Any]]:
     """Parameters (Values) and child modules under one attribute, with their names."""
@@ -133,6 +116,16 @@ def _members(name: str, value: Any) -> Iterator[tuple[str, Any]]:
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
             yield from _members(f"{name}.{i}", item)
+
+
+def _child_modules(name: str, value: Any) -> Iterator[tuple[str, Module]]:
+    """The modules under one attribute, with their names (Values skipped without a walk)."""
+    if isinstance(value, Module):
+        yield name, value
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            if isinstance(item, Module | list | tuple):
+                yield from _child_modules(f"{name}.{i}", item)
 
 
 def _collect(value: Any, out: list[Value], children: list[Module], seen: set[Value]) -> None:
@@ -158,7 +151,7 @@ class Module:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        MODULE_TYPES[_type_name(cls)] = cls
+        register_module_type(cls)
 
     def __call__(self, x: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define __call__(self, x)")
@@ -171,9 +164,9 @@ class Module:
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """Direct sub-modules with their names (``layers.0``, ``dropout``)."""
-        for name, member in self._direct_members():
-            if isinstance(member, Module):
-                yield name, member
+        for name, value in vars(self).items():
+            if not name.startswith("_"):
+                yield from _child_modules(name, value)
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """This module (named ``prefix``) and every module below it."""
@@ -237,6 +230,12 @@ class Module:
         """Evaluation mode (Dropout passes values through)."""
         return self.train(False)
 
+    def why_graph_varies(self) -> str | None:
+        """Why calling this module (in its current mode) builds a different graph for every
+        sample, or None: its graph is then compiled once for all samples. Override it in
+        a module that draws random numbers, as Dropout does in training mode."""
+        return None
+
     # ----- state --------------------------------------------------------------------
     def state_dict(self) -> dict[str, float]:
         """Every parameter's number by name (a plain dict you may copy or save)."""
@@ -287,40 +286,27 @@ class Module:
         """Rebuild the architecture from :meth:`get_config` (weights come separately)."""
         return cls(**config)
 
-    def save(self, path: str | Any) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write architecture and weights to a versioned JSON file, atomically."""
-        from .serialize import save
+        serialize.save(self, path)
 
-        save(self, path)
-
-    def load_weights(self, path: str | Any) -> None:
+    def load_weights(self, path: str | os.PathLike[str]) -> None:
         """Load weights saved from a model of the same architecture; all or nothing."""
-        from .serialize import load_weights
-
-        load_weights(self, path)
+        serialize.load_weights(self, path)
 
     # ----- inference ----------------------------------------------------------------
-    def predict(self, X: Any) -> np.ndarray:
-        """Outputs for every row of ``X``, without recording a graph, in eval mode.
+    def predict(self, X: Any, *, engine: str = "auto") -> np.ndarray:
+        """Outputs for every row of ``X``, in eval mode, recording no graph.
 
-        Returns shape (n,) for a model with one output, else (n, outputs).
+        Returns shape (n,) for a model with one output, else (n, outputs). The model's
+        own forward (``__call__``) computes them: compiled once into a batched program
+        and cached with the model (``engine='auto'``, the default, for two rows or more
+        where the graph allows it; ``'compiled'`` insists), or run on the scalar engine
+        row by row (``'scalar'``, and the fallback). Both give the same numbers.
         """
         X, _ = check_dataset(X, n_features=getattr(self, "nin", None))
-        modes = [(m, m.training) for m in self.modules()]
-        self.eval()
-        try:
-            fast = self._forward_array(X)
-            if fast is not None:
-                return fast
-            with no_grad():
-                return outputs_to_array([self(row) for row in X.tolist()])
-        finally:
-            for module, mode in modes:
-                module.training = mode
-
-    def _forward_array(self, X: np.ndarray) -> np.ndarray | None:
-        """Batched numpy forward (eval mode) for modules that know one, else None."""
-        return None
+        with temporary_mode(self, training=False):
+            return batch_outputs(self, X, engine=engine)
 
     # ----- printing -----------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -341,10 +327,22 @@ class Module:
         return "\n".join(lines) + "\n)"
 
 
-def _type_name(cls: type) -> str:
-    if cls.__module__.startswith("nn."):
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
+@contextmanager
+def temporary_mode(module: Module, *, training: bool) -> Iterator[Module]:
+    """Put ``module`` and every module below it in training or eval mode for a block,
+    then give each module back its own previous mode (even after an error).
+
+    >>> with temporary_mode(model, training=False):   # what predict does
+    ...     outputs = [model(x) for x in rows]
+    """
+    previous = [(m, m.training) for m in module.modules()]
+    for m, _ in previous:
+        m.training = training
+    try:
+        yield module
+    finally:
+        for m, mode in previous:
+            m.training = mode
 
 
 def _mismatch_message(what: str, missing: list[str], unexpected: list[str]) -> str:
@@ -358,29 +356,6 @@ def _mismatch_message(what: str, missing: list[str], unexpected: list[str]) -> s
     if unexpected:
         parts.append(f"unexpected {few(unexpected)}")
     return " ".join(parts)
-
-
-def module_spec(module: Module) -> dict[str, Any]:
-    """``{'type': ..., 'config': ...}``: what a saved file records about the architecture."""
-    return {"type": _type_name(type(module)), "config": module.get_config()}
-
-
-def module_from_spec(spec: Any) -> Module:
-    """Rebuild a module from :func:`module_spec` (zero weights, no random numbers used)."""
-    if not isinstance(spec, dict) or "type" not in spec or "config" not in spec:
-        raise ValueError(f"a module spec needs 'type' and 'config', got {spec!r:.80}")
-    cls = MODULE_TYPES.get(spec["type"])
-    if cls is None:
-        raise ValueError(
-            f"unknown module type {spec['type']!r}; import the code that defines it first "
-            f"(known: {', '.join(sorted(MODULE_TYPES))})"
-        )
-    if not isinstance(spec["config"], dict):
-        raise ValueError(f"the config of a {spec['type']} must be a mapping")
-    try:
-        return cls.from_config(dict(spec["config"]))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"invalid {spec['type']} config {spec['config']!r:.120}: {exc}") from exc
 
 
 # ----- micrograd's building blocks ------------------------------------------------------
@@ -405,7 +380,7 @@ class Neuron(Module):
         fan_out: int = 1,
         seed: Seed = None,
     ) -> None:
-        nin = _positive_int("nin", nin)
+        nin = int_at_least("nin", nin)
         if activation is None:
             activation = "relu" if nonlin else "linear"
         name = canonical_activation(activation)
@@ -432,13 +407,6 @@ class Neuron(Module):
         if self.b is not None:
             terms.append(self.b)
         return self._act(Value.sum(terms))
-
-    def _forward_array(self, X: np.ndarray) -> np.ndarray:
-        z = X @ np.array([w.data for w in self.w])
-        if self.b is not None:
-            z = z + self.b.data
-        op = activation_op(self.activation)
-        return z if op is None else op(z)
 
     def extra_repr(self) -> str:
         bias = "" if self.b is not None else ", bias=False"
@@ -471,7 +439,7 @@ class Layer(Module):
         init: str = "uniform",
         seed: Seed = None,
     ) -> None:
-        nout = _positive_int("nout", nout)
+        nout = int_at_least("nout", nout)
         rng = _rng(seed)
         self.neurons = [
             Neuron(nin, nonlin, activation=activation, bias=bias, init=init, fan_out=nout, seed=rng)
@@ -496,16 +464,6 @@ class Layer(Module):
             raise ValueError(f"this Layer takes {self.nin} inputs, got {len(x)}")
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
-
-    def _forward_array(self, X: np.ndarray) -> np.ndarray:
-        W = np.array([[w.data for w in n.w] for n in self.neurons])
-        Z = X @ W.T
-        if self.neurons[0].b is not None:
-            Z = Z + np.array([n.b.data for n in self.neurons])
-        op = activation_op(self.activation)
-        if op is not None:
-            Z = op(Z)
-        return Z[:, 0] if self.nout == 1 else Z
 
     def extra_repr(self) -> str:
         bias = "" if self.neurons[0].b is not None else ", bias=False"
@@ -547,8 +505,10 @@ class Dropout(Module):
         out = [v * (scale if draw() < keep else 0.0) for v in _as_inputs(x)]
         return out[0] if single else out
 
-    def _forward_array(self, X: np.ndarray) -> np.ndarray:
-        return X
+    def why_graph_varies(self) -> str | None:
+        if self.training and self.p > 0:
+            return "dropout draws a new mask for every sample in training mode"
+        return None
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -578,10 +538,10 @@ class MLP(Module):
         dropout: float = 0.0,
         seed: Seed = None,
     ) -> None:
-        nin = _positive_int("nin", nin)
+        nin = int_at_least("nin", nin)
         if isinstance(nouts, numbers.Integral) or not isinstance(nouts, Sequence) or not nouts:
             raise TypeError(f"nouts must be a non-empty list of layer sizes, got {nouts!r}")
-        nouts = [_positive_int("each layer size", n) for n in nouts]
+        nouts = [int_at_least("each layer size", n) for n in nouts]
         if activation is None or isinstance(activation, str):
             names = [activation] * (len(nouts) - 1) + [output_activation]
         else:
@@ -614,13 +574,6 @@ class MLP(Module):
             if self.dropout is not None and i < last:
                 x = self.dropout(x)
         return x
-
-    def _forward_array(self, X: np.ndarray) -> np.ndarray:
-        for layer in self.layers:
-            X = layer._forward_array(X)
-            if X.ndim == 1:
-                X = X[:, None]
-        return X[:, 0] if self.nout == 1 else X
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -656,13 +609,6 @@ class Sequential(Module):
             x = layer(x)
         return x
 
-    def _forward_array(self, X: np.ndarray) -> np.ndarray | None:
-        for layer in self.layers:
-            X = layer._forward_array(X[:, None] if X.ndim == 1 else X)
-            if X is None:
-                return None
-        return X
-
     def get_config(self) -> dict[str, Any]:
         return {"layers": [module_spec(layer) for layer in self.layers]}
 
@@ -683,7 +629,7 @@ class Perceptron(Module):
     def __init__(
         self, nin: int, *, lr: float = 1.0, init: str = "zeros", seed: Seed = None
     ) -> None:
-        nin = _positive_int("nin", nin)
+        nin = int_at_least("nin", nin)
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
             raise ValueError(f"lr must be a positive number, got {lr!r}")
         self.w = [Value(v, label=f"w{i}") for i, v in enumerate(init_weights(init, nin, 1, seed))]
@@ -712,7 +658,7 @@ class Perceptron(Module):
         Stops after the first epoch without a mistake (the data is then separated).
         """
         X, y = check_dataset(X, y, n_features=self.nin)
-        epochs = _positive_int("epochs", epochs)
+        epochs = int_at_least("epochs", epochs)
         if y.ndim != 1:
             raise ValueError(f"a Perceptron needs one label per sample, got y of shape {y.shape}")
         classes = np.unique(y)
@@ -725,26 +671,28 @@ class Perceptron(Module):
         targets = (y == classes[1]).astype(int).tolist()
         rows = X.tolist()
         mistakes_per_epoch = []
-        for _ in range(epochs):
-            mistakes = 0
-            for x, target in zip(rows, targets):
-                w = self.w
-                s = sum([*(wi.data * xi for wi, xi in zip(w, x)), self.b.data])
-                output = 1 if s > 0 else 0
-                if output != target:
-                    mistakes += 1
-                    step = self.lr * (target - output)
-                    for wi, xi in zip(w, x):
-                        wi.data += step * xi
-                    self.b.data += step
-            mistakes_per_epoch.append(mistakes)
-            if mistakes == 0:
-                break
+        with no_grad():
+            for _ in range(epochs):
+                mistakes = 0
+                for x, target in zip(rows, targets):
+                    output = int(ops.step(self.score(x).data))
+                    if output != target:
+                        mistakes += 1
+                        step = self.lr * (target - output)
+                        for wi, xi in zip(self.w, x):
+                            wi.data += step * xi
+                        self.b.data += step
+                mistakes_per_epoch.append(mistakes)
+                if mistakes == 0:
+                    break
         return mistakes_per_epoch
 
-    def _forward_array(self, X: np.ndarray) -> np.ndarray:
-        s = X @ np.array([w.data for w in self.w]) + self.b.data
-        return np.asarray(self.classes)[(s > 0).astype(int)]
+    def predict(self, X: Any, *, engine: str = "auto") -> np.ndarray:
+        """The predicted label of every row of ``X``: :meth:`score` run on the batch as
+        ``Module.predict`` runs a model (compiled or scalar), then the step."""
+        X, _ = check_dataset(X, n_features=self.nin)
+        scores = batch_outputs(self, X, engine=engine, forward=self.score)
+        return np.asarray(self.classes)[ops.step(scores).astype(int)]
 
     def extra_repr(self) -> str:
         return f"nin={self.nin}, lr={self.lr}"

@@ -24,12 +24,17 @@ import numpy as np
 
 from autograd import Value
 
+from .checks import int_at_least
 from .module import Module
 
 __all__ = ["SGD", "Adam", "LRScheduler", "LinearDecay", "Optimizer", "StepDecay"]
 
 
-def _number(name: str, value: Any, *, positive: bool = False, below_one: bool = False) -> float:
+def _hyperparameter(
+    name: str, value: Any, *, positive: bool = False, below_one: bool = False
+) -> float:
+    """An optimizer or schedule setting as a float: finite and >= 0 (> 0 with
+    ``positive``, also < 1 with ``below_one``), else a ValueError naming it."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     value = float(value)
@@ -58,7 +63,7 @@ class Optimizer:
         if not unique:
             raise ValueError("the optimizer got an empty parameter list")
         self.params: list[Value] = list(unique.values())
-        self.lr = _number("lr", lr, positive=True)
+        self.lr = _hyperparameter("lr", lr, positive=True)
         self.steps = 0
 
     def __repr__(self) -> str:
@@ -108,8 +113,8 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        self.momentum = _number("momentum", momentum, below_one=True)
-        self.weight_decay = _number("weight_decay", weight_decay)
+        self.momentum = _hyperparameter("momentum", momentum, below_one=True)
+        self.weight_decay = _hyperparameter("weight_decay", weight_decay)
         self._velocity = np.zeros(len(self.params))
 
     def _rule(self, data: np.ndarray, grads: np.ndarray) -> None:
@@ -136,11 +141,11 @@ class Adam(Optimizer):
         if not isinstance(betas, tuple | list) or len(betas) != 2:
             raise ValueError(f"betas must be a pair of numbers, got {betas!r}")
         self.betas = (
-            _number("beta1", betas[0], below_one=True),
-            _number("beta2", betas[1], below_one=True),
+            _hyperparameter("beta1", betas[0], below_one=True),
+            _hyperparameter("beta2", betas[1], below_one=True),
         )
-        self.eps = _number("eps", eps)
-        self.weight_decay = _number("weight_decay", weight_decay)
+        self.eps = _hyperparameter("eps", eps)
+        self.weight_decay = _hyperparameter("weight_decay", weight_decay)
         self._m = np.zeros(len(self.params))
         self._v = np.zeros(len(self.params))
 
@@ -181,10 +186,8 @@ class StepDecay(LRScheduler):
     """``lr = base_lr * gamma ** (epoch // step_size)`` (PyTorch's StepLR)."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"step_size must be a positive int, got {step_size!r}")
-        self.step_size = step_size
-        self.gamma = _number("gamma", gamma, positive=True)
+        self.step_size = int_at_least("step_size", step_size)
+        self.gamma = _hyperparameter("gamma", gamma, positive=True)
         super().__init__(optimizer)
 
     def lr_at(self, epoch: int) -> float:
@@ -203,11 +206,9 @@ class LinearDecay(LRScheduler):
         end_factor: float = 0.1,
         start_factor: float = 1.0,
     ) -> None:
-        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-            raise ValueError(f"total_steps must be a positive int, got {total_steps!r}")
-        self.total_steps = total_steps
-        self.start_factor = _number("start_factor", start_factor, positive=True)
-        self.end_factor = _number("end_factor", end_factor)
+        self.total_steps = int_at_least("total_steps", total_steps)
+        self.start_factor = _hyperparameter("start_factor", start_factor, positive=True)
+        self.end_factor = _hyperparameter("end_factor", end_factor)
         super().__init__(optimizer)
 
     def lr_at(self, epoch: int) -> float:

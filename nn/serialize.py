@@ -27,9 +27,12 @@ import math
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .module import Module, module_from_spec, module_spec
+from .specs import module_from_spec, module_spec
+
+if TYPE_CHECKING:
+    from .module import Module
 
 __all__ = ["FORMAT", "VERSION", "ModelFileError", "load", "load_weights", "save", "to_dict"]
 
@@ -57,10 +60,16 @@ def _checksum(spec: Any, parameters: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _check_is_module(model: Any, action: str) -> None:
+    """A clear TypeError for anything that is not an nn Module (checked by its methods:
+    this file is below nn.module, which uses it)."""
+    if not all(callable(getattr(model, m, None)) for m in ("get_config", "state_dict")):
+        raise TypeError(f"only nn.Module models can be {action}, not {type(model).__name__}")
+
+
 def to_dict(model: Module) -> dict[str, Any]:
     """The JSON document :func:`save` writes."""
-    if not isinstance(model, Module):
-        raise TypeError(f"only nn.Module models can be saved, not {type(model).__name__}")
+    _check_is_module(model, "saved")
     spec = module_spec(model)
     parameters = model.state_dict()
     for name, number in parameters.items():
@@ -193,6 +202,7 @@ def _describe(spec: Any) -> str:
 def load_weights(model: Module, path: str | os.PathLike[str]) -> None:
     """Load the weights saved at ``path`` into ``model``, which must have the same
     architecture. All or nothing: on any error the model is left untouched."""
+    _check_is_module(model, "loaded into")
     document = _read(path)
     try:
         current = json.loads(json.dumps(module_spec(model)))

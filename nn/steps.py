@@ -1,7 +1,9 @@
-"""Step functions: one optimisation step on a batch, ``step(X_batch, targets) -> (loss, outputs)``.
+"""Training steps: one optimisation step on a batch, ``step(X_batch, targets) -> (loss, outputs)``.
 
-``fit`` only loops, measures and decides when to stop; a step does the work. This
-module holds the base and the scalar engine's step; :mod:`nn.compiled` the compiled one.
+``fit`` only loops, measures and decides when to stop; a training step does the work.
+This module holds the base class, :class:`TrainingStep`, and the scalar engine's step;
+:mod:`nn.compiled` holds the compiled one. (Not to be confused with the steps of
+backprop that ``Value.backward_steps()`` shows, :class:`autograd.explain.BackwardStep`.)
 """
 
 from __future__ import annotations
@@ -13,16 +15,18 @@ import numpy as np
 from autograd import Value
 
 from .losses import Loss
-from .module import Module, outputs_to_array
+from .module import Module
 from .optim import Optimizer
+from .programs import outputs_to_array
 
-__all__ = ["ScalarStep", "Step", "StepResult"]
+__all__ = ["ScalarStep", "StepResult", "TrainingStep"]
 
 StepResult = tuple[float, np.ndarray]
 
 
-class Step:
-    """What every step holds: the model, the loss, the optimizer and an optional penalty."""
+class TrainingStep:
+    """One optimisation step on a batch; what every training step holds: the model, the
+    loss, the optimizer and an optional penalty."""
 
     def __init__(
         self,
@@ -44,10 +48,11 @@ class Step:
         """Bring the model's Values up to date (nothing to do by default)."""
 
     def __call__(self, X_batch: np.ndarray, targets: np.ndarray) -> StepResult:
+        """Update the parameters from one batch; return its loss and the model outputs."""
         raise NotImplementedError
 
 
-class ScalarStep(Step):
+class ScalarStep(TrainingStep):
     """One optimisation step with the scalar engine.
 
     Builds the graph of each sample (model, then loss) and of the penalty, zeroes the

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from autograd import Value
 from autograd.strategies import Expression, graph_is_well_posed
 
+from .checks import int_at_least
 from .functional import ACTIVATIONS
 from .module import MLP
 
@@ -57,11 +58,9 @@ def networks(
     ``assert_gradients_close(net)`` checks the gradients training uses;
     ``net.model`` is the MLP.
     """
-    for name, limit in (("max_inputs", max_inputs), ("max_width", max_width),
-                        ("max_layers", max_layers), ("max_points", max_points)):  # fmt: skip
-        if limit < 1:
-            raise ValueError(f"networks: {name} must be at least 1, got {limit}")
-    return _networks(max_inputs, max_width, max_layers, max_points)
+    limits = {"max_inputs": max_inputs, "max_width": max_width,
+              "max_layers": max_layers, "max_points": max_points}  # fmt: skip
+    return _networks(*(int_at_least(f"networks: {name}", n) for name, n in limits.items()))
 
 
 @st.composite

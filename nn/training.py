@@ -5,9 +5,11 @@
 ...                  epochs=50, metrics=["accuracy"], quiet=True)
 >>> history["loss"][-1], history["accuracy"][-1]
 
-Each optimisation step is one call of a *step function*
-``step(X_batch, y_batch) -> (loss, outputs)``; fit only loops, measures and decides when
-to stop. :class:`ScalarStep` builds one graph per sample with the scalar engine.
+``fit`` reads as its parts: the arguments are checked into a :class:`_Plan`; a
+:class:`~nn.steps.TrainingStep` is built (:class:`ScalarStep`, one graph per sample, or
+:class:`CompiledStep`, one compiled program for the batch); the epoch loop calls it on
+every batch and measures; :class:`_StoppingRules` decide when to stop; the
+:class:`History` records it all.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numbers
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,15 +27,19 @@ from tqdm.auto import tqdm
 
 from autograd import Value, cycle_collector_paused, no_grad
 
+from .checks import int_at_least
 from .compiled import CompiledStep, NotCompilable, describe
 from .data import batches, check_dataset, train_test_split
 from .losses import Loss, get_loss
 from .metrics import CLASSIFICATION_METRICS, get_metric
-from .module import Module, Perceptron
+from .module import Module, Perceptron, temporary_mode
 from .optim import SGD, Adam, LRScheduler, Optimizer
-from .steps import ScalarStep, Step, StepResult
+from .programs import ENGINES, check_engine
+from .steps import ScalarStep, StepResult, TrainingStep
 
 __all__ = ["ENGINES", "CompiledStep", "History", "ScalarStep", "evaluate", "fit"]
+
+Penalty = Callable[[Module], Value]
 
 
 class History:
@@ -96,50 +103,41 @@ class History:
         return f"History({len(self)} epochs: {last}{stop})"
 
 
-ENGINES = ("auto", "compiled", "scalar")
+# ----- checking the arguments ----------------------------------------------------------------
+@dataclass
+class _Plan:
+    """Everything ``fit`` was given, checked and converted: what one training run uses."""
+
+    model: Module
+    loss: Loss
+    optimizer: Optimizer
+    scheduler: LRScheduler | None
+    penalty: Penalty | None
+    measure: _Metrics
+    X: np.ndarray
+    y: np.ndarray
+    targets: np.ndarray  # y as the loss takes it
+    width: int  # outputs per sample
+    X_val: np.ndarray | None
+    y_val: np.ndarray | None
+    val_targets: np.ndarray | None
+    epochs: int
+    batch_size: int | None
+    shuffle: bool
+    seed: int | None
+    engine: str
 
 
-def _make_step(
-    engine: str,
-    model: Module,
-    loss: Loss,
-    optimizer: Optimizer,
-    penalty: Any,
-    data: tuple[np.ndarray, np.ndarray, int],
-    history: History,
-) -> Step:
-    """The step function for ``engine``; 'auto' compiles where the model allows."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    history.engine = "scalar"
-    if engine == "scalar":
-        return ScalarStep(model, loss, optimizer, penalty)
-    step = CompiledStep(model, loss, optimizer, penalty)
-    try:
-        program = step.prepare(*data)
-    except NotCompilable as exc:
-        if engine == "compiled":
-            raise NotCompilable(f"engine='compiled' cannot be used: {exc}") from None
-        history.engine_note = f"fit uses the scalar engine: {exc}"
-        warnings.warn(history.engine_note, RuntimeWarning, stacklevel=3)
-        return ScalarStep(model, loss, optimizer, penalty)
-    history.engine = "compiled"
-    history.compile_seconds = program.compile_seconds
-    history.engine_note = describe(program)
-    return step
+def _real_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    return float(value)
 
 
-# ----- checks --------------------------------------------------------------------------------
 def _output_width(model: Module, X: np.ndarray) -> int:
     """How many numbers the model outputs per sample (one probe, no graph)."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        with no_grad():
-            out = model(X[0].tolist())
-    finally:
-        for module, mode in modes:
-            module.training = mode
+    with temporary_mode(model, training=False), no_grad():
+        out = model(X[0].tolist())
     if isinstance(out, Value | numbers.Real):
         return 1
     try:
@@ -169,10 +167,73 @@ def _optimizer(optimizer: Any, model: Module) -> Optimizer:
     return optimizer
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+def _check_model(model: Any) -> Module:
+    if not isinstance(model, Module):
+        raise TypeError(f"fit trains an nn.Module, not {type(model).__name__}")
+    if isinstance(model, Perceptron):
+        raise TypeError(
+            "a Perceptron learns with the perceptron rule, not backprop: call perceptron.fit(X, y)"
+        )
+    return model
+
+
+def _plan(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    loss: Any,
+    optimizer: Any,
+    epochs: Any,
+    batch_size: Any,
+    validation: Any,
+    metrics: Any,
+    penalty: Penalty | None,
+    scheduler: Any,
+    predict: Any,
+    shuffle: bool,
+    seed: int | None,
+    engine: Any,
+) -> _Plan:
+    """Check fit's arguments other than the stopping rules and prepare the data (the
+    validation split, targets as the loss takes them); the first problem found raises."""
+    model = _check_model(model)
+    loss_fn = get_loss(loss)
+    epochs = int_at_least("epochs", epochs)
+    if batch_size is not None:
+        batch_size = int_at_least("batch_size", batch_size)
+    engine = check_engine(engine)
+    nin = getattr(model, "nin", None)
+    X, y = check_dataset(X, y, n_features=nin)
+    width = _output_width(model, X)
+    X, y, X_val, y_val = _validation_data(validation, X, y, loss_fn, nin, seed)
+    targets = loss_fn.check_targets(y, width)
+    val_targets = None if y_val is None else loss_fn.check_targets(y_val, width)
+    optimizer = _optimizer(optimizer, model)
+    if scheduler is not None and (
+        not isinstance(scheduler, LRScheduler) or scheduler.optimizer is not optimizer
+    ):
+        raise ValueError("scheduler must be a schedule built on this fit's optimizer")
+    return _Plan(
+        model=model,
+        loss=loss_fn,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        penalty=penalty,
+        measure=_Metrics(metrics, loss_fn, y, predict),
+        X=X,
+        y=y,
+        targets=targets,
+        width=width,
+        X_val=X_val,
+        y_val=y_val,
+        val_targets=val_targets,
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        engine=engine,
+    )
 
 
 def _to_labels(
@@ -255,6 +316,180 @@ def _validation_data(
     )
 
 
+# ----- building the step ---------------------------------------------------------------------
+def _make_step(plan: _Plan, history: History) -> TrainingStep:
+    """The training step for ``plan.engine``; 'auto' compiles where the model allows.
+
+    Records in ``history`` which engine runs, why, and what compiling cost.
+    """
+    parts = (plan.model, plan.loss, plan.optimizer, plan.penalty)
+    history.engine = "scalar"
+    if plan.engine == "scalar":
+        return ScalarStep(*parts)
+    step = CompiledStep(*parts)
+    try:
+        program = step.prepare(plan.X, plan.targets, plan.width)
+    except NotCompilable as exc:
+        if plan.engine == "compiled":
+            raise NotCompilable(f"engine='compiled' cannot be used: {exc}") from None
+        history.engine_note = f"fit uses the scalar engine: {exc}"
+        warnings.warn(history.engine_note, RuntimeWarning, stacklevel=3)
+        return ScalarStep(*parts)
+    history.engine = "compiled"
+    history.compile_seconds = program.compile_seconds
+    history.engine_note = describe(program)
+    return step
+
+
+def _run_step(step: TrainingStep, X_batch: np.ndarray, y_batch: np.ndarray) -> StepResult:
+    """One call of ``step``, with the cyclic garbage collector paused (see docs/nn.md)."""
+    with cycle_collector_paused():  # the step's graphs have no cycles to collect
+        return step(X_batch, y_batch)
+
+
+# ----- stopping rules ------------------------------------------------------------------------
+@dataclass
+class _StoppingRules:
+    """When fit stops before ``epochs``: early stopping on the monitored loss (with the best
+    weights kept to restore), or a training loss at most ``stop_at_loss``."""
+
+    patience: int | None = None
+    min_delta: float = 0.0
+    restore_best: bool = True
+    stop_at_loss: float | None = None
+    best: float = math.inf
+    waited: int = 0  # epochs since the monitored loss last improved
+    best_state: dict[str, float] | None = None
+
+    @classmethod
+    def checked(
+        cls,
+        early_stopping: Any,
+        min_delta: Any,
+        restore_best: bool,
+        stop_at_loss: Any,
+    ) -> _StoppingRules:
+        """The rules from fit's arguments; a clear error for a bad one."""
+        if early_stopping is not None:
+            early_stopping = int_at_least(
+                "early_stopping (the patience, in epochs)", early_stopping
+            )
+        if stop_at_loss is not None:
+            stop_at_loss = _real_number("stop_at_loss", stop_at_loss)
+        return cls(early_stopping, _real_number("min_delta", min_delta), restore_best, stop_at_loss)
+
+    def after_epoch(
+        self, epoch: int, logs: dict[str, float], history: History, model: Module
+    ) -> str | None:
+        """Note the epoch's monitored loss; return why training stops now
+        ('stop_at_loss' or 'early_stopping'), or None to go on."""
+        monitored = logs[history.monitor]
+        if not math.isfinite(monitored):
+            raise FloatingPointError(f"{history.monitor} became {monitored} in epoch {epoch}")
+        if monitored < self.best - self.min_delta:
+            self.best, self.waited = monitored, 0
+            history.best_epoch = epoch
+            if self.patience is not None and self.restore_best:
+                self.best_state = model.state_dict()
+        else:
+            self.waited += 1
+        if self.stop_at_loss is not None and logs["loss"] <= self.stop_at_loss:
+            return "stop_at_loss"
+        if self.patience is not None and self.waited >= self.patience:
+            return "early_stopping"
+        return None
+
+    def restore_best_weights(self, model: Module) -> None:
+        """Give the model the weights of its best epoch, if early stopping kept them."""
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+# ----- the epoch loop ------------------------------------------------------------------------
+def _run_epochs(
+    plan: _Plan, step: TrainingStep, stopping: _StoppingRules, history: History, quiet: bool
+) -> None:
+    """Train epoch after epoch, recording each in ``history``, until the stopping rules
+    or ``plan.epochs`` end it; the progress bar counts steps."""
+    epochs = plan.epochs
+    step_targets = step.encode(plan.targets)
+    rng = np.random.default_rng(plan.seed)
+    n_batches = 1 if plan.batch_size is None else math.ceil(len(plan.X) / plan.batch_size)
+    bar = tqdm(total=epochs * n_batches, disable=quiet, unit="step", dynamic_ncols=True)
+    start = time.perf_counter()
+    try:
+        for epoch in range(epochs):
+            bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
+            logs = _train_one_epoch(plan, step, step_targets, rng, bar)
+            if plan.X_val is not None:
+                logs.update(_validation_logs(plan))
+            for name, value in logs.items():
+                history.append(name, value)
+            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
+            if plan.scheduler is not None:
+                plan.scheduler.step()
+            reason = stopping.after_epoch(epoch, logs, history, plan.model)
+            if reason is not None:
+                history.stop_reason = reason
+                history.stopped_early = epoch < epochs - 1
+                break
+    finally:
+        step.sync()
+        history.seconds = time.perf_counter() - start
+        if history.stopped_early:
+            bar.set_description(f"stopped by {history.stop_reason} after epoch {len(history)}")
+        bar.close()
+
+
+def _train_one_epoch(
+    plan: _Plan,
+    step: TrainingStep,
+    step_targets: np.ndarray,
+    rng: np.random.Generator,
+    bar: Any,
+) -> dict[str, float]:
+    """One pass over the training data; the epoch's loss (each batch measured before its
+    update, weighted by its size) and metrics on the same outputs."""
+    loss_sum, seen, all_outputs, all_y = 0.0, 0, [], []
+    for X_batch, batch_targets, y_batch in _epoch_batches(
+        plan.X, step_targets, plan.y, plan.batch_size, plan.shuffle, rng
+    ):
+        batch_loss, outputs = _run_step(step, X_batch, batch_targets)
+        loss_sum += batch_loss * len(X_batch)
+        seen += len(X_batch)
+        all_outputs.append(outputs)
+        all_y.append(y_batch)
+        bar.update(1)
+    step.sync()  # a compiled step keeps the parameters in an array
+    logs = {"loss": loss_sum / seen}
+    logs.update(plan.measure(np.concatenate(all_outputs), np.concatenate(all_y)))
+    return logs
+
+
+def _validation_logs(plan: _Plan) -> dict[str, float]:
+    """``val_loss`` (penalty included) and ``val_<metric>`` after an epoch, in eval mode."""
+    outputs = plan.model.predict(plan.X_val, engine=plan.engine)
+    val_loss = _loss_on_numbers(plan.loss, outputs, plan.val_targets)
+    if plan.penalty is not None:
+        with no_grad():
+            val_loss += plan.penalty(plan.model).data
+    return {"val_loss": val_loss, **plan.measure(outputs, plan.y_val, prefix="val_")}
+
+
+def _epoch_batches(
+    X: np.ndarray,
+    targets: np.ndarray,
+    y: np.ndarray,
+    batch_size: int | None,
+    shuffle: bool,
+    rng: np.random.Generator,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Batches of (inputs, prepared targets, original labels), in the same order."""
+    order = np.arange(len(X))
+    for X_batch, rows in batches(X, order, batch_size=batch_size, shuffle=shuffle, seed=rng):
+        yield X_batch, targets[rows], y[rows]
+
+
 # ----- fit -----------------------------------------------------------------------------------
 def fit(
     model: Module,
@@ -303,134 +538,27 @@ def fit(
       :func:`autograd.compile`), 'scalar' (one graph per sample), or 'auto' (the
       default): compiled where the model allows, else scalar with a RuntimeWarning
       that says why (dropout in training mode, a plain-function loss, a graph that
-      depends on the data). Both give the same gradients.
+      depends on the data). Both give the same gradients. Validation outputs come
+      from ``model.predict(X_val, engine=engine)``.
 
     An epoch's ``loss`` is the mean of its steps' losses (weighted by batch size), each
     measured before its update, penalty included, as Keras reports it.
     """
-    if not isinstance(model, Module):
-        raise TypeError(f"fit trains an nn.Module, not {type(model).__name__}")
-    if isinstance(model, Perceptron):
-        raise TypeError(
-            "a Perceptron learns with the perceptron rule, not backprop: call perceptron.fit(X, y)"
-        )
-    loss_fn = get_loss(loss)
-    epochs = _positive_int("epochs", epochs)
-    if batch_size is not None:
-        batch_size = _positive_int("batch_size", batch_size)
-    if early_stopping is not None:
-        early_stopping = _positive_int("early_stopping (the patience, in epochs)", early_stopping)
-    if stop_at_loss is not None and (
-        isinstance(stop_at_loss, bool) or not isinstance(stop_at_loss, numbers.Real)
-    ):
-        raise TypeError(f"stop_at_loss must be a number, got {stop_at_loss!r}")
-    nin = getattr(model, "nin", None)
-    X, y = check_dataset(X, y, n_features=nin)
-    width = _output_width(model, X)
-    X, y, X_val, y_val = _validation_data(validation, X, y, loss_fn, nin, seed)
-    targets = loss_fn.check_targets(y, width)
-    val_targets = None if y_val is None else loss_fn.check_targets(y_val, width)
-    optimizer = _optimizer(optimizer, model)
-    if scheduler is not None and (
-        not isinstance(scheduler, LRScheduler) or scheduler.optimizer is not optimizer
-    ):
-        raise ValueError("scheduler must be a schedule built on this fit's optimizer")
-    measure = _Metrics(metrics, loss_fn, y, predict)
+    plan = _plan(
+        model, X, y, loss=loss, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
+        validation=validation, metrics=metrics, penalty=penalty, scheduler=scheduler,
+        predict=predict, shuffle=shuffle, seed=seed, engine=engine,
+    )  # fmt: skip
+    stopping = _StoppingRules.checked(early_stopping, min_delta, restore_best, stop_at_loss)
     history = History()
-    modes = [(m, m.training) for m in model.modules()]
-    model.train()
-    step = _make_step(engine, model, loss_fn, optimizer, penalty, (X, targets, width), history)
-    if history.engine_note and not quiet:
-        tqdm.write(history.engine_note)
-    step_targets = step.encode(targets)
-
-    history.monitor = "val_loss" if X_val is not None else "loss"
-    rng = np.random.default_rng(seed)
-    n_batches = 1 if batch_size is None else math.ceil(len(X) / batch_size)
-    best, best_state, waited = math.inf, None, 0
-    bar = tqdm(total=epochs * n_batches, disable=quiet, unit="step", dynamic_ncols=True)
-    start = time.perf_counter()
-    try:
-        for epoch in range(epochs):
-            bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
-            model.train()
-            loss_sum, seen, all_outputs, all_y = 0.0, 0, [], []
-            for X_batch, batch_targets, y_batch in _epoch_batches(
-                X, step_targets, y, batch_size, shuffle, rng
-            ):
-                batch_loss, outputs = _run_step(step, X_batch, batch_targets)
-                loss_sum += batch_loss * len(X_batch)
-                seen += len(X_batch)
-                all_outputs.append(outputs)
-                all_y.append(y_batch)
-                bar.update(1)
-            step.sync()  # a compiled step keeps the parameters in an array
-            epoch_loss = loss_sum / seen
-            logs = {"loss": epoch_loss}
-            logs.update(measure(np.concatenate(all_outputs), np.concatenate(all_y)))
-            if X_val is not None:
-                val_outputs = model.predict(X_val)
-                val_loss = _loss_on_numbers(loss_fn, val_outputs, val_targets)
-                if penalty is not None:
-                    with no_grad():
-                        val_loss += penalty(model).data
-                logs["val_loss"] = val_loss
-                logs.update(measure(val_outputs, y_val, prefix="val_"))
-            for name, value in logs.items():
-                history.append(name, value)
-            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
-            if scheduler is not None:
-                scheduler.step()
-
-            monitored = logs[history.monitor]
-            if not math.isfinite(monitored):
-                raise FloatingPointError(f"{history.monitor} became {monitored} in epoch {epoch}")
-            if monitored < best - min_delta:
-                best, waited = monitored, 0
-                history.best_epoch = epoch
-                if early_stopping is not None and restore_best:
-                    best_state = model.state_dict()
-            else:
-                waited += 1
-            more_to_do = epoch < epochs - 1
-            if stop_at_loss is not None and epoch_loss <= stop_at_loss:
-                history.stop_reason = "stop_at_loss"
-                history.stopped_early = more_to_do
-                break
-            if early_stopping is not None and waited >= early_stopping:
-                history.stop_reason = "early_stopping"
-                history.stopped_early = more_to_do
-                break
-    finally:
-        step.sync()
-        history.seconds = time.perf_counter() - start
-        if history.stopped_early:
-            bar.set_description(f"stopped by {history.stop_reason} after epoch {len(history)}")
-        bar.close()
-        for module, mode in modes:
-            module.training = mode
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    history.monitor = "val_loss" if plan.X_val is not None else "loss"
+    with temporary_mode(plan.model, training=True):
+        step = _make_step(plan, history)
+        if history.engine_note and not quiet:
+            tqdm.write(history.engine_note)
+        _run_epochs(plan, step, stopping, history, quiet)
+    stopping.restore_best_weights(plan.model)
     return history
-
-
-def _epoch_batches(
-    X: np.ndarray,
-    targets: np.ndarray,
-    y: np.ndarray,
-    batch_size: int | None,
-    shuffle: bool,
-    rng: np.random.Generator,
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Batches of (inputs, prepared targets, original labels), in the same order."""
-    order = np.arange(len(X))
-    for X_batch, rows in batches(X, order, batch_size=batch_size, shuffle=shuffle, seed=rng):
-        yield X_batch, targets[rows], y[rows]
-
-
-def _run_step(step: Step, X_batch: np.ndarray, y_batch: np.ndarray) -> StepResult:
-    with cycle_collector_paused():  # the step's graphs have no cycles to collect
-        return step(X_batch, y_batch)
 
 
 # ----- evaluate ------------------------------------------------------------------------------
@@ -442,14 +570,17 @@ def evaluate(
     loss: str | Loss | Callable[[Any, Any], Value] | None = None,
     metrics: Sequence[str | Callable[[Any, Any], float]] = (),
     predict: Callable[[np.ndarray], np.ndarray] | None = None,
+    engine: str = "auto",
 ) -> dict[str, float]:
     """The loss (if given) and metrics of ``model`` on ``(X, y)``, in eval mode, no graph.
 
-    Classification metrics need to know how outputs become labels: pass the training
-    ``loss`` (or ``predict``).
+    The outputs come from ``model.predict(X, engine=engine)``: the compiled program
+    where the model allows, else the scalar engine (the same numbers). Classification
+    metrics need to know how outputs become labels: pass the training ``loss`` (or
+    ``predict``).
     """
     X, y = check_dataset(X, y, n_features=getattr(model, "nin", None))
-    outputs = model.predict(X)
+    outputs = model.predict(X, engine=engine)
     loss_fn = get_loss(loss) if loss is not None else None
     width = 1 if outputs.ndim == 1 else outputs.shape[1]
     results: dict[str, float] = {}

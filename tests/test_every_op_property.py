@@ -76,9 +76,7 @@ def _topological_order_marking_on_push(root: Value) -> list[Value]:
 
 
 def test_shared_subexpressions_expose_an_ordering_bug(monkeypatch):
-    monkeypatch.setattr(
-        autograd.graph, "topological_order", _topological_order_marking_on_push
-    )
+    monkeypatch.setattr(autograd.graph, "topological_order", _topological_order_marking_on_push)
 
     def wrong(expr):
         try:

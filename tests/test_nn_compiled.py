@@ -133,7 +133,7 @@ def test_program_is_compiled_once_and_reused():
     model = nn.MLP(2, [4, 1], seed=0)
     first = nn.fit(model, X, y, loss="hinge", epochs=1, quiet=True, engine="compiled")
     second = nn.fit(model, X, y, loss="hinge", epochs=1, quiet=True, engine="compiled")
-    from nn.compiled import _PROGRAMS
+    from nn.programs import _PROGRAMS
 
     assert len(_PROGRAMS[model]) == 1
     assert first.compile_seconds == second.compile_seconds

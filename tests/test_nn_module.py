@@ -1,5 +1,5 @@
 """nn.module: the parameter tree, micrograd compatibility, activations, initialisation,
-graph shape, modes, Dropout, state dicts, the numpy inference path and the Perceptron."""
+graph shape, modes, Dropout, state dicts, predict and the Perceptron."""
 
 from __future__ import annotations
 
@@ -255,6 +255,20 @@ def test_train_and_eval_reach_every_submodule():
     assert model.dropout.training and model.layers[1].neurons[0].training
 
 
+def test_temporary_mode_gives_every_module_back_its_own_mode_even_after_an_error():
+    model = nn.MLP(2, [3, 3, 1], dropout=0.5, seed=0)
+    model.layers[1].eval()  # a mix of modes
+    before = [m.training for m in model.modules()]
+    with pytest.raises(RuntimeError, match="inside"):
+        with nn.temporary_mode(model, training=False) as inside:
+            assert inside is model and not any(m.training for m in model.modules())
+            raise RuntimeError("inside")
+    assert [m.training for m in model.modules()] == before
+    with nn.temporary_mode(model, training=True):
+        assert all(m.training for m in model.modules())
+    assert [m.training for m in model.modules()] == before
+
+
 def test_dropout_zeroes_and_rescales_only_in_training_mode():
     drop = nn.Dropout(0.25, seed=0)
     xs = [Value(1.0) for _ in range(4000)]
@@ -337,7 +351,7 @@ def test_predict_matches_the_scalar_graph(x, activation, seed):
     assert model.predict([x])[0] == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
-def test_predict_falls_back_to_the_scalar_path_for_custom_modules():
+def test_predict_runs_custom_modules_and_sequences_with_them():
     class Twice(nn.Module):
         def __init__(self):
             self.inner = nn.Neuron(2, activation="linear", seed=0)

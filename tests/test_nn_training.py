@@ -223,6 +223,29 @@ def test_fit_restores_gc_state_and_module_modes():
         gc.enable()
 
 
+def test_fit_restores_module_modes_when_the_compiled_engine_is_refused():
+    model = nn.MLP(1, [3, 1], dropout=0.5, seed=0)
+    model.eval()
+    with pytest.raises(nn.NotCompilable, match="engine='compiled' cannot be used: dropout"):
+        nn.fit(model, X_LINE, Y_LINE, epochs=1, quiet=True, engine="compiled")
+    assert not any(m.training for m in model.modules())
+
+
+def test_validation_outputs_use_the_engine_fit_trains_with(monkeypatch):
+    engines = []
+    real_predict = nn.MLP.predict
+
+    def spy(self, X, *, engine="auto"):
+        engines.append(engine)
+        return real_predict(self, X, engine=engine)
+
+    monkeypatch.setattr(nn.MLP, "predict", spy)
+    for engine in ("scalar", "compiled"):
+        model = nn.MLP(1, [3, 1], seed=0)
+        nn.fit(model, X_LINE, Y_LINE, epochs=2, quiet=True, validation=0.25, engine=engine)
+    assert engines == ["scalar", "scalar", "compiled", "compiled"]
+
+
 def test_engines():
     model = nn.Neuron(1, activation="linear", seed=0)
     assert nn.fit(model, X_LINE, Y_LINE, epochs=1, engine="scalar", quiet=True).engine == "scalar"
@@ -280,6 +303,10 @@ X2, Y2 = np.zeros((4, 2)), np.array([0, 1, 0, 1])
         ({"loss": "mse", "metrics": ["accuracy"]}, ValueError, "regression loss"),
         ({"metrics": ["auc"]}, ValueError, "unknown metric"),
         ({"epochs": 0}, ValueError, "epochs must be a positive int"),
+        ({"epochs": 2.5}, TypeError, "epochs must be a positive int, not float"),
+        ({"early_stopping": 0}, ValueError, r"early_stopping \(the patience, in epochs\)"),
+        ({"min_delta": "0.1"}, TypeError, "min_delta must be a number"),
+        ({"engine": "gpu"}, ValueError, "engine must be one of"),
         ({"batch_size": 0}, ValueError, "batch_size must be a positive int"),
         ({"validation": 1.5}, ValueError, r"fraction must be in \(0, 1\)"),
         ({"validation": "half"}, TypeError, "validation must be"),

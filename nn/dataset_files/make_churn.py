@@ -1,6 +1,6 @@
 """Regenerate churn.csv.gz from the generative model in nn/datasets.py.
 
-    python nn/data/make_churn.py
+    python nn/dataset_files/make_churn.py
 
 The output is byte-for-byte reproducible (fixed seed, gzip timestamp 0); the test suite checks
 that the shipped file matches what this script writes.

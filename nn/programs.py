@@ -1,0 +1,186 @@
+"""A model's compiled per-sample programs, and its outputs for a whole batch.
+
+A model has one forward: its ``__call__`` on Values. To run it on a batch, the graph of
+one sample is built from placeholder Values, checked on a second sample to be the same
+graph, and compiled by :func:`autograd.compile` into batched numpy. The program is cached
+with the model (keyed by the graph's shape, so a changed model is compiled again) and
+shared by training (:mod:`nn.compiled`) and inference (:func:`batch_outputs`, behind
+``Module.predict``).
+
+A graph that changes from sample to sample cannot be compiled: dropout masks in training
+mode, Python control flow on the data, constants taken from the data, outputs that are
+not Values, or nodes built by hand outside the op table. :class:`NotCompilable` says why,
+and the scalar engine runs instead, one graph per sample. Both give the same numbers.
+
+This module imports nothing from the rest of nn (a model is used only through its
+methods), so :mod:`nn.module` can use it.
+"""
+
+from __future__ import annotations
+
+import numbers
+import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from autograd import Value, compile, enable_grad, no_grad
+from autograd.compiled import Program, graph_signature
+from autograd.graph import check_table_ops, topological_order
+
+if TYPE_CHECKING:
+    from .module import Module
+
+__all__ = [
+    "ENGINES",
+    "NotCompilable",
+    "batch_outputs",
+    "check_engine",
+    "compile_per_sample",
+    "output_values",
+    "outputs_to_array",
+]
+
+ENGINES: tuple[str, ...] = ("auto", "compiled", "scalar")
+"""How a batch runs: 'compiled' (one program for the batch), 'scalar' (one graph per
+sample) or 'auto' (compiled where the model allows, else scalar)."""
+
+SampleGraph = Callable[[np.ndarray], tuple[list[Value], list[Value]]]
+"""Builds the graph of one sample from one row: ``row -> (outputs, input Values)``."""
+
+
+class NotCompilable(ValueError):
+    """The model's graph cannot be compiled once for every sample (the message says why)."""
+
+
+# One cache per model: graph signature -> program. Reused across calls, epochs and fits.
+_PROGRAMS: weakref.WeakKeyDictionary[Module, dict[tuple, Program]] = weakref.WeakKeyDictionary()
+
+
+def check_engine(engine: Any) -> str:
+    """``engine`` if it is one of :data:`ENGINES`, else a ValueError listing them."""
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    return engine
+
+
+def output_values(outputs: Any) -> list[Value]:
+    """A model's outputs for one sample as a list of Values (NotCompilable if they are not)."""
+    if isinstance(outputs, Value):
+        return [outputs]
+    if isinstance(outputs, Sequence) and not isinstance(outputs, str):
+        values = list(outputs)
+        if values and all(isinstance(v, Value) for v in values):
+            return values
+    raise NotCompilable(
+        f"the model returns {type(outputs).__name__}, not a Value or a list of Values"
+    )
+
+
+def outputs_to_array(outputs: Sequence[Any]) -> np.ndarray:
+    """Model outputs for a batch (Values, or lists of Values) as floats: (n,) or (n, k)."""
+    rows = []
+    for out in outputs:
+        if isinstance(out, Value):
+            rows.append(out.data)
+        elif isinstance(out, numbers.Real):
+            rows.append(float(out))
+        else:
+            rows.append([v.data if isinstance(v, Value) else float(v) for v in out])
+    return np.array(rows, dtype=float)
+
+
+def _varying_part(model: Module) -> str | None:
+    """Why some module of ``model`` builds a new graph for every sample, or None."""
+    for name, module in model.named_modules():
+        reason = module.why_graph_varies()
+        if reason is not None:
+            return f"{reason} ({name or 'the model'})"
+    return None
+
+
+def _probe_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two samples to build the graph from: the first two rows, or the only row and a
+    random one (the graph must not depend on the values)."""
+    second = rows[1] if len(rows) > 1 else np.random.default_rng(0).normal(size=rows.shape[1])
+    return rows[0], second
+
+
+def compile_per_sample(model: Module, sample_graph: SampleGraph, rows: np.ndarray) -> Program:
+    """The program of ``sample_graph``, compiled once per model and graph shape.
+
+    ``rows`` (one or more samples, one row each) are what the program will be fed. The
+    graph of the first row is looked up in the model's cache; a new graph is compiled
+    once the graph of a second sample proved the same (else :class:`NotCompilable`).
+    The model's parameters are the program's parameters, read at every run.
+    """
+    reason = _varying_part(model)
+    if reason is not None:
+        raise NotCompilable(reason)
+    params = model.parameters()
+    first, second = _probe_rows(rows)
+    cache = _PROGRAMS.setdefault(model, {})
+    with enable_grad():  # the graph is the point, even inside no_grad()
+        outputs, inputs = sample_graph(first)
+        signature = graph_signature(outputs, inputs, params)
+        program = cache.get(signature)
+        if program is not None and program.params == params:
+            return program
+        try:
+            check_table_ops(topological_order(outputs), why="it cannot be compiled")
+        except TypeError as exc:
+            raise NotCompilable(str(exc)) from None
+        if graph_signature(*sample_graph(second), params) != signature:
+            raise NotCompilable(
+                "the graph differs between two samples (Python control flow on the data, "
+                "or constants taken from the data)"
+            )
+    program = cache[signature] = compile(outputs, inputs, params=params)
+    return program
+
+
+def batch_outputs(
+    model: Module,
+    X: np.ndarray,
+    *,
+    engine: str = "auto",
+    forward: Callable[[list[Value]], Any] | None = None,
+) -> np.ndarray:
+    """``forward`` (by default the model itself) on every row of ``X``, recording no graph.
+
+    Returns shape (n,) when a sample's output is one Value, else (n, k). ``engine``:
+    'compiled' runs the model's compiled program on the whole batch (NotCompilable if
+    the graph does not allow it), 'scalar' builds one graph per row, and 'auto' compiles
+    for two rows or more where the graph allows it, else runs the scalar engine.
+    ``X`` must already be checked (a 2-D float array).
+    """
+    check_engine(engine)
+    forward = model if forward is None else forward
+    if engine == "compiled" or (engine == "auto" and len(X) > 1):
+        try:
+            program, one_value = _inference_program(model, forward, X)
+        except NotCompilable as exc:
+            if engine == "compiled":
+                raise NotCompilable(f"engine='compiled' cannot be used: {exc}") from None
+        else:
+            outputs = program.forward(X)
+            return outputs[:, 0] if one_value else outputs
+    with no_grad():
+        return outputs_to_array([forward(row) for row in X.tolist()])
+
+
+def _inference_program(
+    model: Module, forward: Callable[[list[Value]], Any], X: np.ndarray
+) -> tuple[Program, bool]:
+    """The compiled forward of one sample, and whether a sample's output is one Value."""
+    returned_one_value: list[bool] = []
+
+    def sample_graph(row: np.ndarray) -> tuple[list[Value], list[Value]]:
+        inputs = [Value(x) for x in row.tolist()]
+        outputs = forward(list(inputs))
+        returned_one_value.append(isinstance(outputs, Value))
+        return output_values(outputs), inputs
+
+    program = compile_per_sample(model, sample_graph, X)
+    return program, returned_one_value[0]
