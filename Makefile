@@ -16,6 +16,7 @@ test: setup
 	$(PYTHON) -m pytest
 
 bench: setup
+	$(PYTHON) benchmarks/scalar.py
 	$(PYTHON) benchmarks/run.py
 
 lint:
