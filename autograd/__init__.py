@@ -8,7 +8,7 @@
 """
 
 from . import ops
-from .compiled import Program, compile
+from .compiler import Program, compile
 from .custom import op, register_op, unregister_op
 from .engine import Value, cycle_collector_paused
 from .functional import grad, gradients, value_and_grad

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["REGISTRY", "Domain", "DomainError", "Op", "Precedence", "RuleShape"]
+__all__ = ["REGISTRY", "CompiledForm", "Domain", "DomainError", "Op", "Precedence", "RuleShape"]
 
 Rule = Callable[..., Any] | float
 
@@ -367,6 +367,26 @@ def _kind(x: Any) -> str:
     if hasattr(x, "_prev") and hasattr(type(x), "apply"):
         return "value"
     raise TypeError(f"chainrule ops take Values, numbers or numpy arrays, not {type(x).__name__}")
+
+
+@dataclass(frozen=True)
+class CompiledForm:
+    """A fused operation of the compiled path: a table entry that works on arrays.
+
+    The compiler rewrites a pattern of scalar nodes (a neuron's sum of products) into
+    one of these. ``forward(*inputs)`` computes it; ``vjps[i](g, *inputs, out)`` is
+    the gradient that input ``i`` receives when ``g`` flows into the output (a
+    vector-Jacobian product, as HIPS autograd writes its rules): a matrix product's
+    derivative is not elementwise, so it is written this way, once, here.
+    """
+
+    name: str
+    formula: str
+    forward: Callable[..., Any]
+    vjps: tuple[Callable[..., Any], ...]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def defop(name: str, **spec: Any) -> Op:

@@ -24,15 +24,18 @@ from typing import Any
 
 import numpy as np
 
-from .operation import Domain, Op, Precedence, defop, float_of
+from .operation import CompiledForm, Domain, Op, Precedence, defop, float_of
 
 __all__ = [
+    "COMPILED_FORMS",
     "abs",
     "add",
     "cos",
+    "dot_terms",
     "exp",
     "gaussian",
     "leaky_relu",
+    "linear_rows",
     "log",
     "logsumexp",
     "mul",
@@ -258,6 +261,20 @@ logsumexp = defop(  # n-ary, stable: log(sum(exp(x_i))); softmax_i = exp(x_i - o
     derivatives=(lambda x, out: exp(x - out),),
     vectorized=lambda stacked: np.logaddexp.reduce(stacked, axis=0), builtin=True,
 )  # fmt: skip
+
+
+# ----- compiled forms: what the compiler fuses scalar nodes into -------------------------
+linear_rows = CompiledForm(  # k sums of coefficient * value: out = C @ A
+    "linear_rows", formula="C @ A",
+    forward=np.matmul,
+    vjps=(lambda g, c, a, out: g @ a.T, lambda g, c, a, out: c.T @ g),
+)  # fmt: skip
+dot_terms = CompiledForm(  # k sums of m products of two batch values: out = sum_t a_t * b_t
+    "dot_terms", formula="sum_t a_t*b_t",
+    forward=lambda a, b: np.einsum("tkw,tkw->kw", a, b),
+    vjps=(lambda g, a, b, out: g[None] * b, lambda g, a, b, out: g[None] * a),
+)  # fmt: skip
+COMPILED_FORMS = (linear_rows, dot_terms)
 
 
 def table() -> list[Op]:

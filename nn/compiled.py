@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from autograd import Value
-from autograd.compiled import Program
+from autograd.compiler import Program
 
 from .losses import FunctionLoss, Loss
 from .module import Module

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autograd import Value, compile, enable_grad, no_grad
-from autograd.compiled import Program, graph_signature
+from autograd.compiler import Program, graph_signature
 from autograd.graph import check_table_ops, topological_order
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import DomainError, Value
-from autograd.compiled import compile
+from autograd.compiler import compile
 
 REL = 1e-9
 

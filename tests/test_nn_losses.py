@@ -308,7 +308,7 @@ def test_bce_clamp_agrees_with_pytorch_at_0_and_1(torch):
     ],
 )
 def test_one_graph_built_with_value_targets_serves_every_sample(loss, width, targets):
-    from autograd.compiled import compile
+    from autograd.compiler import compile
 
     rng = np.random.default_rng(0)
     outputs = (

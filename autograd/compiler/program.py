@@ -1,0 +1,163 @@
+"""A compiled program: the groups in order, the stores, and how a batch runs.
+
+:meth:`Program.run` fills the batch store with the inputs (one row per input, one
+column per sample), runs every group forward, seeds the outputs' gradients and runs the
+groups backward in reverse order. Float errors in numpy (log of 0, overflow) raise, as
+in the scalar engine.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .layout import BATCH, as_slice
+from .steps import Group, LinearGroup, add_rows
+
+if TYPE_CHECKING:
+    from ..engine import Value
+
+__all__ = ["Program", "float_errors_raise"]
+
+_data_of = operator.attrgetter("data")
+
+
+def float_errors_raise() -> np.errstate:
+    """Float errors in numpy (log of 0, overflow) raise, as in the scalar engine."""
+    return np.errstate(divide="raise", invalid="raise", over="raise", under="ignore")
+
+
+class Program:
+    """A compiled per-sample graph that runs forward and backward for a batch.
+
+    ``program(X)`` evaluates the outputs for every row of ``X`` (one column per
+    input Value), backpropagates the batch mean of the outputs (or ``seed``) and
+    adds the gradients to the ``.grad`` of every non-input leaf (the parameters).
+    ``program.forward(X)`` evaluates only.
+    """
+
+    def __init__(
+        self,
+        outputs: list[Value],
+        inputs: list[Value],
+        params: list[Value],
+        param_slots: np.ndarray,
+        static_template: np.ndarray,
+        groups: list[Group],
+        output_slots: list[tuple[str, int]],
+        n_batch: int,
+        n_nodes: int,
+    ) -> None:
+        self.outputs = outputs
+        self.inputs = inputs
+        self.params = params
+        self.groups = groups
+        self._static_template = static_template
+        self._param_slots = as_slice(param_slots) if len(param_slots) else param_slots
+        self._output_slots = output_slots
+        stores = np.array([store == BATCH for store, _ in output_slots])
+        slots = np.array([i for _, i in output_slots], dtype=np.intp)
+        self._out_batch_cols = np.flatnonzero(stores)
+        self._out_batch_rows = slots[stores]
+        self._out_static_cols = np.flatnonzero(~stores)
+        self._out_static_slots = slots[~stores]
+        self._out_unique = len(set(self._out_batch_rows.tolist())) == len(self._out_batch_rows)
+        self._n_batch = n_batch
+        self.n_nodes = n_nodes
+        self.compile_seconds = 0.0
+        self.input_grads: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        linear = sum(isinstance(g, LinearGroup) for g in self.groups)
+        return (
+            f"Program({self.n_nodes} nodes -> {len(self.groups)} batched steps "
+            f"({linear} matrix products), {len(self.inputs)} inputs, {len(self.outputs)} "
+            f"outputs, {len(self.params)} parameters, "
+            f"compiled in {self.compile_seconds * 1e3:.1f} ms)"
+        )
+
+    def _check_batch(self, batch: Any) -> np.ndarray:
+        array = np.asarray(batch, dtype=float)
+        if array.ndim == 1 and len(self.inputs) == 1:
+            array = array[:, None]
+        if array.ndim != 2 or array.shape[1] != len(self.inputs):
+            raise ValueError(
+                f"shape mismatch: this program takes a batch of shape (n, {len(self.inputs)}) "
+                f"(one column per input), got {array.shape}"
+            )
+        if array.shape[0] == 0:
+            raise ValueError("empty batch: need at least one row")
+        return array
+
+    def _run_forward(self, array: np.ndarray, params: np.ndarray) -> tuple:
+        width = array.shape[0]
+        batch = np.empty((self._n_batch, width))
+        batch[: len(self.inputs)] = array.T
+        static = self._static_template.copy()
+        static[self._param_slots] = params
+        saved = [group.forward(batch, static, width) for group in self.groups]
+        outputs = np.empty((width, len(self.outputs)))
+        outputs[:, self._out_batch_cols] = batch[self._out_batch_rows].T
+        outputs[:, self._out_static_cols] = static[self._out_static_slots]
+        return batch, static, saved, outputs
+
+    def parameter_values(self) -> np.ndarray:
+        """The parameters' current data, in the order of ``self.params``."""
+        return np.array(list(map(_data_of, self.params)), dtype=float)
+
+    def forward(self, batch: Any) -> np.ndarray:
+        """Outputs for every row: an array of shape (n, number of outputs)."""
+        with float_errors_raise():
+            return self._run_forward(self._check_batch(batch), self.parameter_values())[3]
+
+    def run(
+        self,
+        batch: Any,
+        params: np.ndarray,
+        seed: Any = None,
+        *,
+        reduction: str = "mean",
+        input_grads: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Forward and backward on arrays only: ``(outputs, param_grads, input_grads)``.
+
+        ``params`` holds the parameter values (as :meth:`parameter_values`); no Value
+        is read or written, which is what a training loop over many batches wants.
+        ``input_grads=False`` skips the inputs' gradients (returned as None).
+        """
+        array = self._check_batch(batch)
+        width = array.shape[0]
+        with float_errors_raise():
+            batch_store, static, saved, outputs = self._run_forward(array, params)
+            if seed is None:
+                if reduction not in ("mean", "sum"):
+                    raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+                seed = np.full(outputs.shape, 1.0 / width if reduction == "mean" else 1.0)
+            seed = np.broadcast_to(np.asarray(seed, float), outputs.shape)
+            gbatch = np.zeros_like(batch_store)
+            gstatic = np.zeros(len(static))
+            add_rows(gbatch, self._out_batch_rows, seed[:, self._out_batch_cols].T,
+                      self._out_unique)  # fmt: skip
+            if len(self._out_static_slots):
+                np.add.at(gstatic, self._out_static_slots, seed[:, self._out_static_cols].sum(0))
+            for group, state in zip(reversed(self.groups), reversed(saved)):
+                group.backward(state, gbatch, gstatic, width, input_grads)
+        inputs = gbatch[: len(self.inputs)].T if input_grads else None
+        return outputs, gstatic[self._param_slots], inputs
+
+    def __call__(self, batch: Any, seed: Any = None, *, reduction: str = "mean") -> np.ndarray:
+        """Forward and backward for a batch; returns the outputs, shape (n, outputs).
+
+        Backpropagates ``seed`` (shape (n, outputs)); by default the batch mean
+        (``reduction="mean"``) or sum (``"sum"``) of the outputs. Gradients are
+        added to the parameters' ``.grad``; input gradients land in ``self.input_grads``.
+        """
+        outputs, param_grads, input_grads = self.run(
+            batch, self.parameter_values(), seed, reduction=reduction
+        )
+        for param, g in zip(self.params, param_grads.tolist()):
+            param.grad += g
+        self.input_grads = input_grads
+        return outputs
