@@ -12,6 +12,7 @@ masks in training mode, Python control flow on data) cannot be compiled:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -63,9 +64,10 @@ def compile_training_graph(
 class CompiledStep(TrainingStep):
     """One optimisation step through a compiled program; same updates as ScalarStep.
 
-    Between :meth:`sync` calls the parameters live in one numpy array, updated by the
-    optimizer's own rule (:meth:`~nn.optim.Optimizer.update`): no per-parameter Python
-    work per step. ``fit`` syncs the model's Values after every epoch.
+    While a fit runs the parameters live in one numpy array, updated by the optimizer's
+    own rule (:meth:`~nn.optim.Optimizer.update`): no per-parameter Python work per step.
+    :meth:`sync` writes them into the model's Values: ``fit`` calls it at the end, and
+    before anything reads the Values (validation, early-stopping checkpoints).
     """
 
     program: Program | None = None
@@ -73,6 +75,11 @@ class CompiledStep(TrainingStep):
     _values: np.ndarray | None = None  # the parameters while a fit runs
     _grads: np.ndarray | None = None
     _order: np.ndarray | None = None  # optimizer order -> program order, when they differ
+    _columns: np.ndarray | None = None  # the training data, one row per input
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seeds: dict[tuple[int, float], np.ndarray] = {}  # by batch size and scale
 
     def prepare(self, X: np.ndarray, targets: np.ndarray, width: int) -> Program:
         """Compile (or reuse) the program; raises NotCompilable with the reason."""
@@ -95,20 +102,31 @@ class CompiledStep(TrainingStep):
 
     def __call__(self, X_batch: np.ndarray, encoded: np.ndarray) -> tuple[float, np.ndarray]:
         """One step on a batch of inputs and its targets as :meth:`encode` gives them."""
+        return self._step(np.vstack([X_batch.T, encoded.T]))
+
+    def use_data(self, X: np.ndarray, targets: np.ndarray) -> None:
+        """Lay the training data out once as the program reads it: one row per input."""
+        self._columns = np.ascontiguousarray(np.vstack([X.T, targets.T]))
+
+    def step_rows(self, rows: slice | np.ndarray) -> tuple[float, np.ndarray]:
+        return self._step(self._columns[:, rows])
+
+    def _step(self, columns: np.ndarray) -> tuple[float, np.ndarray]:
         program = self.program
         if program is None or self.width is None:
             raise RuntimeError("CompiledStep.prepare(X, targets, width) must run first")
         if self._values is None:
             self._values = program.parameter_values()
-        n = len(X_batch)
+        n = columns.shape[1]
         scale = self.loss.scale(n, self.width)
-        seed = np.zeros((n, len(program.outputs)))
-        seed[:, 0] = scale
-        if self.penalty is not None:
-            seed[:, -1] = 1.0 / n  # the penalty is the same in every row: counted once
-        results, grads, _ = program.run(
-            np.hstack([X_batch, encoded]), self._values, seed, input_grads=False
-        )
+        seed = self._seeds.get((n, scale))
+        if seed is None:
+            seed = np.zeros((n, len(program.outputs)))
+            seed[:, 0] = scale
+            if self.penalty is not None:
+                seed[:, -1] = 1.0 / n  # the penalty is the same in every row: counted once
+            self._seeds[(n, scale)] = seed
+        results, grads, _ = program.run_columns(columns, self._values, seed, input_grads=False)
         self._grads = grads
         if self._order is None:
             self.optimizer.update(self._values, grads)
@@ -131,7 +149,6 @@ class CompiledStep(TrainingStep):
             param.data = value
             if grads is not None:
                 param.grad = grads[i]
-        self._values = None
 
 
 def describe(program: Program) -> str:

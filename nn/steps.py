@@ -1,5 +1,8 @@
 """Training steps: one optimisation step on a batch, ``step(X_batch, targets) -> (loss, outputs)``.
 
+``fit`` hands a step its data once (:meth:`TrainingStep.use_data`) and then the rows of
+each batch (:meth:`TrainingStep.step_rows`).
+
 ``fit`` only loops, measures and decides when to stop; a training step does the work.
 This module holds the base class, :class:`TrainingStep`, and the scalar engine's step;
 :mod:`nn.compiled` holds the compiled one. (Not to be confused with the steps of
@@ -46,6 +49,16 @@ class TrainingStep:
 
     def sync(self) -> None:
         """Bring the model's Values up to date (nothing to do by default)."""
+
+    def use_data(self, X: np.ndarray, targets: np.ndarray) -> None:
+        """The training data that :meth:`step_rows` picks batches from (targets as
+        :meth:`encode` gives them); a step may lay it out once for all epochs."""
+        self._data = (X, targets)
+
+    def step_rows(self, rows: slice | np.ndarray) -> StepResult:
+        """One step on the rows ``rows`` (a slice or an index array) of :meth:`use_data`'s data."""
+        X, targets = self._data
+        return self(X[rows], targets[rows])
 
     def __call__(self, X_batch: np.ndarray, targets: np.ndarray) -> StepResult:
         """Update the parameters from one batch; return its loss and the model outputs."""

@@ -29,7 +29,7 @@ from autograd import Value, cycle_collector_paused, no_grad
 
 from .checks import int_at_least
 from .compiled import CompiledStep, NotCompilable, describe
-from .data import batches, check_dataset, train_test_split
+from .data import check_dataset, train_test_split
 from .losses import Loss, get_loss
 from .metrics import CLASSIFICATION_METRICS, get_metric
 from .module import Module, Perceptron, temporary_mode
@@ -341,10 +341,11 @@ def _make_step(plan: _Plan, history: History) -> TrainingStep:
     return step
 
 
-def _run_step(step: TrainingStep, X_batch: np.ndarray, y_batch: np.ndarray) -> StepResult:
-    """One call of ``step``, with the cyclic garbage collector paused (see docs/nn.md)."""
+def _run_step(step: TrainingStep, rows: slice | np.ndarray) -> StepResult:
+    """One step on the rows ``rows`` of the step's data, with the cyclic garbage collector
+    paused (see docs/nn.md)."""
     with cycle_collector_paused():  # the step's graphs have no cycles to collect
-        return step(X_batch, y_batch)
+        return step.step_rows(rows)
 
 
 # ----- stopping rules ------------------------------------------------------------------------
@@ -377,6 +378,11 @@ class _StoppingRules:
         if stop_at_loss is not None:
             stop_at_loss = _real_number("stop_at_loss", stop_at_loss)
         return cls(early_stopping, _real_number("min_delta", min_delta), restore_best, stop_at_loss)
+
+    @property
+    def keeps_checkpoints(self) -> bool:
+        """Whether the best epoch's weights are kept (read from the model's Values)."""
+        return self.patience is not None and self.restore_best
 
     def after_epoch(
         self, epoch: int, logs: dict[str, float], history: History, model: Module
@@ -412,7 +418,7 @@ def _run_epochs(
     """Train epoch after epoch, recording each in ``history``, until the stopping rules
     or ``plan.epochs`` end it; the progress bar counts steps."""
     epochs = plan.epochs
-    step_targets = step.encode(plan.targets)
+    step.use_data(plan.X, step.encode(plan.targets))
     rng = np.random.default_rng(plan.seed)
     n_batches = 1 if plan.batch_size is None else math.ceil(len(plan.X) / plan.batch_size)
     bar = tqdm(total=epochs * n_batches, disable=quiet, unit="step", dynamic_ncols=True)
@@ -420,14 +426,17 @@ def _run_epochs(
     try:
         for epoch in range(epochs):
             bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
-            logs = _train_one_epoch(plan, step, step_targets, rng, bar)
+            logs = _train_one_epoch(plan, step, rng, bar)
             if plan.X_val is not None:
+                step.sync()  # validation reads the model's Values
                 logs.update(_validation_logs(plan))
             for name, value in logs.items():
                 history.append(name, value)
             bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
             if plan.scheduler is not None:
                 plan.scheduler.step()
+            if stopping.keeps_checkpoints:
+                step.sync()  # the checkpoint is the model's Values
             reason = stopping.after_epoch(epoch, logs, history, plan.model)
             if reason is not None:
                 history.stop_reason = reason
@@ -444,25 +453,25 @@ def _run_epochs(
 def _train_one_epoch(
     plan: _Plan,
     step: TrainingStep,
-    step_targets: np.ndarray,
     rng: np.random.Generator,
     bar: Any,
 ) -> dict[str, float]:
     """One pass over the training data; the epoch's loss (each batch measured before its
     update, weighted by its size) and metrics on the same outputs."""
-    loss_sum, seen, all_outputs, all_y = 0.0, 0, [], []
-    for X_batch, batch_targets, y_batch in _epoch_batches(
-        plan.X, step_targets, plan.y, plan.batch_size, plan.shuffle, rng
-    ):
-        batch_loss, outputs = _run_step(step, X_batch, batch_targets)
-        loss_sum += batch_loss * len(X_batch)
-        seen += len(X_batch)
-        all_outputs.append(outputs)
-        all_y.append(y_batch)
+    loss_sum, seen, all_outputs, all_rows = 0.0, 0, [], []
+    for rows in _epoch_rows(len(plan.X), plan.batch_size, plan.shuffle, rng):
+        batch_loss, outputs = _run_step(step, rows)
+        n = len(outputs)
+        loss_sum += batch_loss * n
+        seen += n
+        if plan.measure.metrics:
+            all_outputs.append(outputs)
+            all_rows.append(rows)
         bar.update(1)
-    step.sync()  # a compiled step keeps the parameters in an array
     logs = {"loss": loss_sum / seen}
-    logs.update(plan.measure(np.concatenate(all_outputs), np.concatenate(all_y)))
+    if plan.measure.metrics:
+        y_seen = np.concatenate([plan.y[rows] for rows in all_rows])
+        logs.update(plan.measure(np.concatenate(all_outputs), y_seen))
     return logs
 
 
@@ -476,18 +485,14 @@ def _validation_logs(plan: _Plan) -> dict[str, float]:
     return {"val_loss": val_loss, **plan.measure(outputs, plan.y_val, prefix="val_")}
 
 
-def _epoch_batches(
-    X: np.ndarray,
-    targets: np.ndarray,
-    y: np.ndarray,
-    batch_size: int | None,
-    shuffle: bool,
-    rng: np.random.Generator,
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Batches of (inputs, prepared targets, original labels), in the same order."""
-    order = np.arange(len(X))
-    for X_batch, rows in batches(X, order, batch_size=batch_size, shuffle=shuffle, seed=rng):
-        yield X_batch, targets[rows], y[rows]
+def _epoch_rows(
+    n: int, batch_size: int | None, shuffle: bool, rng: np.random.Generator
+) -> Iterator[slice | np.ndarray]:
+    """The rows of each batch of one epoch: slices in order, index arrays when shuffled."""
+    size = n if batch_size is None else batch_size
+    order = rng.permutation(n) if shuffle else None
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n)) if order is None else order[start : start + size]
 
 
 # ----- fit -----------------------------------------------------------------------------------

@@ -83,15 +83,16 @@ def graph_signature(
     outs = [outputs] if isinstance(outputs, Value) else list(outputs)
     roles = {x: ("input", i) for i, x in enumerate(inputs)}
     roles.update({p: ("param", i) for i, p in enumerate(params)})
-    index: dict[Value, int] = {}
-    shape = []
-    for i, node in enumerate(graph.topological_order(outs)):
-        index[node] = i
-        if node._prev:
-            shape.append((node.op, tuple(index[p] for p in node._prev)))
-        else:
-            shape.append(roles.get(node, ("constant", node.data)))
-    shape.append(tuple(index[o] for o in outs))
+    order = graph.topological_order(outs)
+    index = {node: i for i, node in enumerate(order)}
+    place = index.__getitem__
+    shape = [
+        (node.op, tuple(map(place, node._prev)))
+        if node._prev
+        else roles.get(node) or ("constant", node.data)
+        for node in order
+    ]
+    shape.append(tuple(map(place, outs)))
     return tuple(shape)
 
 

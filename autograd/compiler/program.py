@@ -91,10 +91,10 @@ class Program:
             raise ValueError("empty batch: need at least one row")
         return array
 
-    def _run_forward(self, array: np.ndarray, params: np.ndarray) -> tuple:
-        width = array.shape[0]
+    def _run_forward(self, columns: np.ndarray, params: np.ndarray) -> tuple:
+        width = columns.shape[1]
         batch = np.empty((self._n_batch, width))
-        batch[: len(self.inputs)] = array.T
+        batch[: len(self.inputs)] = columns
         static = self._static_template.copy()
         static[self._param_slots] = params
         saved = [group.forward(batch, static, width) for group in self.groups]
@@ -110,7 +110,8 @@ class Program:
     def forward(self, batch: Any) -> np.ndarray:
         """Outputs for every row: an array of shape (n, number of outputs)."""
         with float_errors_raise():
-            return self._run_forward(self._check_batch(batch), self.parameter_values())[3]
+            columns = self._check_batch(batch).T
+            return self._run_forward(columns, self.parameter_values())[3]
 
     def run(
         self,
@@ -127,15 +128,24 @@ class Program:
         is read or written, which is what a training loop over many batches wants.
         ``input_grads=False`` skips the inputs' gradients (returned as None).
         """
-        array = self._check_batch(batch)
-        width = array.shape[0]
+        columns = self._check_batch(batch).T
+        width = columns.shape[1]
+        if seed is None:
+            if reduction not in ("mean", "sum"):
+                raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+            seed = np.full((width, len(self.outputs)), 1.0 / width if reduction == "mean" else 1.0)
+        seed = np.broadcast_to(np.asarray(seed, float), (width, len(self.outputs)))
+        return self.run_columns(columns, params, seed, input_grads=input_grads)
+
+    def run_columns(
+        self, columns: np.ndarray, params: np.ndarray, seed: np.ndarray, *, input_grads: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`run` on a batch laid out as the program holds it, unchecked: ``columns``
+        has one row per input and one column per sample, ``seed`` the shape of the outputs.
+        For training loops that lay out their data once."""
+        width = columns.shape[1]
         with float_errors_raise():
-            batch_store, static, saved, outputs = self._run_forward(array, params)
-            if seed is None:
-                if reduction not in ("mean", "sum"):
-                    raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-                seed = np.full(outputs.shape, 1.0 / width if reduction == "mean" else 1.0)
-            seed = np.broadcast_to(np.asarray(seed, float), outputs.shape)
+            batch_store, static, saved, outputs = self._run_forward(columns, params)
             gbatch = np.zeros_like(batch_store)
             gstatic = np.zeros(len(static))
             add_rows(gbatch, self._out_batch_rows, seed[:, self._out_batch_cols].T,
