@@ -58,7 +58,8 @@ def compile_training_graph(
         extra = [] if penalty is None else [penalty(model)]
         return [term, *values, *extra], [*x, *t]
 
-    return compile_per_sample(model, sample_graph, np.hstack([x_rows, t_rows]))
+    rows = np.hstack([x_rows, t_rows])
+    return compile_per_sample(model, sample_graph, rows, builders=[loss, penalty])
 
 
 class CompiledStep(TrainingStep):

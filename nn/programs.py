@@ -107,13 +107,17 @@ def _probe_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows[0], second
 
 
-def compile_per_sample(model: Module, sample_graph: SampleGraph, rows: np.ndarray) -> Program:
+def compile_per_sample(
+    model: Module, sample_graph: SampleGraph, rows: np.ndarray, *, builders: Sequence[Any] = ()
+) -> Program:
     """The program of ``sample_graph``, compiled once per model and graph shape.
 
     ``rows`` (one or more samples, one row each) are what the program will be fed. The
     graph of the first row is looked up in the model's cache; a new graph is compiled
     once the graph of a second sample proved the same (else :class:`NotCompilable`).
-    The model's parameters are the program's parameters, read at every run.
+    That proof is skipped when the model and every other ``builders`` (a loss, a
+    penalty) are nn's own, whose graphs never depend on the data. The model's
+    parameters are the program's parameters, read at every run.
     """
     reason = _varying_part(model)
     if reason is not None:
@@ -123,21 +127,35 @@ def compile_per_sample(model: Module, sample_graph: SampleGraph, rows: np.ndarra
     cache = _PROGRAMS.setdefault(model, {})
     with enable_grad():  # the graph is the point, even inside no_grad()
         outputs, inputs = sample_graph(first)
-        signature = graph_signature(outputs, inputs, params)
+        order = topological_order(outputs)
+        signature = graph_signature(outputs, inputs, params, order=order)
         program = cache.get(signature)
         if program is not None and program.params == params:
             return program
         try:
-            check_table_ops(topological_order(outputs), why="it cannot be compiled")
+            check_table_ops(order, why="it cannot be compiled")
         except TypeError as exc:
             raise NotCompilable(str(exc)) from None
-        if graph_signature(*sample_graph(second), params) != signature:
+        if not _fixed_graphs(model, builders) and (
+            graph_signature(*sample_graph(second), params) != signature
+        ):
             raise NotCompilable(
                 "the graph differs between two samples (Python control flow on the data, "
                 "or constants taken from the data)"
             )
-    program = cache[signature] = compile(outputs, inputs, params=params)
+    program = cache[signature] = compile(outputs, inputs, params=params, order=order)
     return program
+
+
+_OWN_CODE = ("nn.module", "nn.losses", "nn.regularization")
+
+
+def _fixed_graphs(model: Module, builders: Sequence[Any]) -> bool:
+    """True when every module of ``model`` and every builder is an instance of one of nn's
+    own classes (not a subclass from elsewhere): their code builds the same graph for
+    every sample, so a second sample need not prove it."""
+    parts = [module for _, module in model.named_modules()] + list(builders)
+    return all(type(part).__module__ in _OWN_CODE for part in parts if part is not None)
 
 
 def batch_outputs(
@@ -182,5 +200,7 @@ def _inference_program(
         returned_one_value.append(isinstance(outputs, Value))
         return output_values(outputs), inputs
 
-    program = compile_per_sample(model, sample_graph, X)
+    program = compile_per_sample(
+        model, sample_graph, X, builders=() if forward is model else [forward]
+    )
     return program, returned_one_value[0]

@@ -34,7 +34,7 @@ from .fusion import Fused, GraphFacts, fuse
 from .layout import SLOT_OF_ONE, Layout, as_slice
 from .program import Program
 from .schedule import schedule
-from .steps import DotGroup, Group, LinearGroup, OpGroup, gather
+from .steps import DotGroup, Gather, Group, LinearGroup, OpGroup, gather
 
 __all__ = ["Program", "compile", "graph_signature"]
 
@@ -45,6 +45,8 @@ def compile(  # noqa: A001 - the verb is the point
     outputs: Value | Sequence[Value],
     inputs: Sequence[Value],
     params: Sequence[Value] | None = None,
+    *,
+    order: list[Value] | None = None,
 ) -> Program:
     """Compile the graph behind ``outputs`` for batches of ``inputs``.
 
@@ -53,6 +55,8 @@ def compile(  # noqa: A001 - the verb is the point
     receives gradients; by default every other leaf. Leaves in neither list are
     constants, frozen at compile time. The graph must not depend on the sample's
     values through Python control flow: build it once for a representative sample.
+    ``order``: the graph's topological order (:func:`autograd.graph.topological_order`
+    of ``outputs``), when the caller has it already.
     """
     start = time.perf_counter()
     outs = [outputs] if isinstance(outputs, Value) else list(outputs)
@@ -64,7 +68,8 @@ def compile(  # noqa: A001 - the verb is the point
     for x in inputs:
         if not isinstance(x, Value) or not x.is_leaf:
             raise TypeError(f"compile(): inputs must be leaf Values, got {x!r}")
-    order = graph.topological_order(outs)
+    if order is None:
+        order = graph.topological_order(outs)
     graph.check_table_ops(order, why="it cannot be compiled")
     program = _build(order, inputs, outs, None if params is None else list(params))
     program.compile_seconds = time.perf_counter() - start
@@ -72,7 +77,11 @@ def compile(  # noqa: A001 - the verb is the point
 
 
 def graph_signature(
-    outputs: Value | Sequence[Value], inputs: Sequence[Value], params: Sequence[Value] = ()
+    outputs: Value | Sequence[Value],
+    inputs: Sequence[Value],
+    params: Sequence[Value] = (),
+    *,
+    order: list[Value] | None = None,
 ) -> tuple:
     """The shape of a graph: its ops, wiring and constants, with inputs and params by place.
 
@@ -83,7 +92,8 @@ def graph_signature(
     outs = [outputs] if isinstance(outputs, Value) else list(outputs)
     roles = {x: ("input", i) for i, x in enumerate(inputs)}
     roles.update({p: ("param", i) for i, p in enumerate(params)})
-    order = graph.topological_order(outs)
+    if order is None:
+        order = graph.topological_order(outs)
     index = {node: i for i, node in enumerate(order)}
     place = index.__getitem__
     shape = [
@@ -111,7 +121,7 @@ def _build(
             raise ValueError("compile(): a Value cannot be both an input and a parameter")
         param_set = set(params)
         constants = [n for n in leaves if n not in param_set]
-    facts = GraphFacts.of(order, input_set, outputs)
+    facts = GraphFacts.of(order, input_set, set(params), outputs)
     fused, absorbed = fuse(order, facts)
     layout = Layout(inputs, params + constants)
     groups = [
@@ -145,27 +155,22 @@ def _group(
     layout: Layout,
 ) -> Group:
     """The group that computes ``nodes`` (of one kind) into the slots ``out``."""
-    is_batch, n_inputs = facts.is_batch, len(layout.inputs)
-    slots = (layout.batch_slot, layout.static_slot)
+    n_inputs = len(layout.inputs)
+
+    def read(parents: list[Node]) -> Gather:
+        return gather(parents, facts, layout, n_inputs)
+
     if kind[0] == "op":
         op, arity = kind[1], kind[2]
         if op.arity is None:  # n-ary: all inputs in one gather, position by position
             parents = [n._prev[j] for j in range(arity) for n in nodes]
-            return OpGroup(
-                op, store, out, [gather(parents, is_batch, *slots)], nodes, stacked=arity
-            )
-        operands = [
-            gather([n._prev[j] for n in nodes], is_batch, *slots, n_inputs) for j in range(arity)
-        ]
+            return OpGroup(op, store, out, [read(parents)], nodes, stacked=arity)
+        operands = [read([n._prev[j] for n in nodes]) for j in range(arity)]
         return OpGroup(op, store, out, operands, nodes)
     if kind[1].name == "dot_terms":
         m = kind[2]
-        sides = [
-            gather([fused[n].match[t][side] for t in range(m) for n in nodes], is_batch, *slots,
-                   n_inputs)
-            for side in (0, 1)
-        ]  # fmt: skip
-        return DotGroup(out, sides[0], sides[1], m, nodes)
+        terms = [[fused[n].match[t][side] for t in range(m) for n in nodes] for side in (0, 1)]
+        return DotGroup(out, read(terms[0]), read(terms[1]), m, nodes)
     return _linear_group([fused[n].match for n in nodes], nodes, store, out, facts, layout)
 
 

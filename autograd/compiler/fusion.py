@@ -30,19 +30,28 @@ class GraphFacts:
 
     is_batch: dict[Node, bool]
     uses: dict[Node, int]
+    needs_grad: dict[Node, bool]  # an input or a parameter, or computed from one
 
     @classmethod
-    def of(cls, order: list[Node], inputs: set[Node], outputs: list[Node]) -> GraphFacts:
+    def of(
+        cls, order: list[Node], inputs: set[Node], params: set[Node], outputs: list[Node]
+    ) -> GraphFacts:
         is_batch: dict[Node, bool] = {}
+        needs_grad: dict[Node, bool] = {}
         uses: dict[Node, int] = dict.fromkeys(order, 0)
         for node in order:
             parents = node._prev
-            is_batch[node] = node in inputs if not parents else any(is_batch[p] for p in parents)
+            if parents:
+                is_batch[node] = any(map(is_batch.__getitem__, parents))
+                needs_grad[node] = any(map(needs_grad.__getitem__, parents))
+            else:
+                is_batch[node] = node in inputs
+                needs_grad[node] = is_batch[node] or node in params
             for p in parents:
                 uses[p] += 1
         for out in outputs:
             uses[out] += 1
-        return cls(is_batch, uses)
+        return cls(is_batch, uses, needs_grad)
 
 
 def _dot_terms(node: Node, facts: GraphFacts) -> list[tuple[Node, Node]] | None:

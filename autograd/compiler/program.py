@@ -35,7 +35,8 @@ class Program:
     ``program(X)`` evaluates the outputs for every row of ``X`` (one column per
     input Value), backpropagates the batch mean of the outputs (or ``seed``) and
     adds the gradients to the ``.grad`` of every non-input leaf (the parameters).
-    ``program.forward(X)`` evaluates only.
+    ``program.forward(X)`` evaluates only. A program reuses its work arrays from call to
+    call: run one program from one thread at a time.
     """
 
     def __init__(
@@ -68,6 +69,7 @@ class Program:
         self.n_nodes = n_nodes
         self.compile_seconds = 0.0
         self.input_grads: np.ndarray | None = None
+        self._store_cache: dict[int, tuple] = {}
 
     def __repr__(self) -> str:
         linear = sum(isinstance(g, LinearGroup) for g in self.groups)
@@ -91,11 +93,26 @@ class Program:
             raise ValueError("empty batch: need at least one row")
         return array
 
+    def _stores(self, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The batch, static and gradient stores for batches of ``width`` samples: made
+        once and reused (a training loop's batches have one or two widths)."""
+        stores = self._store_cache.get(width)
+        if stores is None:
+            if len(self._store_cache) > 4:
+                self._store_cache.clear()
+            n_static = len(self._static_template)
+            stores = (
+                np.empty((self._n_batch, width)), np.empty(n_static),
+                np.empty((self._n_batch, width)), np.empty(n_static),
+            )  # fmt: skip
+            self._store_cache[width] = stores
+        return stores
+
     def _run_forward(self, columns: np.ndarray, params: np.ndarray) -> tuple:
         width = columns.shape[1]
-        batch = np.empty((self._n_batch, width))
+        batch, static, _, _ = self._stores(width)
         batch[: len(self.inputs)] = columns
-        static = self._static_template.copy()
+        np.copyto(static, self._static_template)
         static[self._param_slots] = params
         saved = [group.forward(batch, static, width) for group in self.groups]
         outputs = np.empty((width, len(self.outputs)))
@@ -145,17 +162,18 @@ class Program:
         For training loops that lay out their data once."""
         width = columns.shape[1]
         with float_errors_raise():
-            batch_store, static, saved, outputs = self._run_forward(columns, params)
-            gbatch = np.zeros_like(batch_store)
-            gstatic = np.zeros(len(static))
+            _, static, saved, outputs = self._run_forward(columns, params)
+            _, _, gbatch, gstatic = self._stores(width)
+            gbatch.fill(0.0)
+            gstatic.fill(0.0)
             add_rows(gbatch, self._out_batch_rows, seed[:, self._out_batch_cols].T,
                       self._out_unique)  # fmt: skip
             if len(self._out_static_slots):
                 np.add.at(gstatic, self._out_static_slots, seed[:, self._out_static_cols].sum(0))
             for group, state in zip(reversed(self.groups), reversed(saved)):
                 group.backward(state, gbatch, gstatic, width, input_grads)
-        inputs = gbatch[: len(self.inputs)].T if input_grads else None
-        return outputs, gstatic[self._param_slots], inputs
+        inputs = gbatch[: len(self.inputs)].T.copy() if input_grads else None
+        return outputs, gstatic[self._param_slots].copy(), inputs
 
     def __call__(self, batch: Any, seed: Any = None, *, reduction: str = "mean") -> np.ndarray:
         """Forward and backward for a batch; returns the outputs, shape (n, outputs).

@@ -53,6 +53,11 @@ class Gather:
     static_unique: bool = True
     repeated: bool = False  # every position reads the same batch row (kept 1 x width)
     inputs_only: bool = False  # reads only the program's inputs (their grads may be skipped)
+    needs_grad: bool = True  # False: only constants, nobody wants their gradient
+
+    def wanted(self, inputs: bool) -> bool:
+        """Whether backward must pass gradients to these values."""
+        return self.needs_grad and (inputs or not self.inputs_only)
 
     def read(self, batch: np.ndarray, static: np.ndarray, k: int, width: int) -> np.ndarray:
         if self.static_idx is None:  # a repeated row stays (1, width): numpy broadcasts it
@@ -110,7 +115,7 @@ class OpGroup:
         self._batch = self.store == BATCH
         if op.vectorized is not None:
             vectorized, params = op.vectorized, op.params
-            self._run = lambda *args: vectorized(*args, *params)
+            self._run = (lambda *args: vectorized(*args, *params)) if params else vectorized
         else:  # a user op without a numpy form: element by element
             self._run = np.vectorize(lambda *xs: op.evaluate(xs), otypes=[float])
 
@@ -156,6 +161,8 @@ class OpGroup:
         except FloatingPointError as exc:
             raise domain_error(self.op, args, exc, derivative=True) from None
         if self.stacked:
+            if not self.operands[0].wanted(inputs):
+                return
             contrib = upstream[None] * local
             if contrib.shape[0] != self.stacked:  # a constant rule, such as sum's 1
                 contrib = np.broadcast_to(contrib, (self.stacked, *upstream.shape))
@@ -164,7 +171,7 @@ class OpGroup:
             )
             return
         for gather, d in zip(self.operands, local):
-            if inputs or not gather.inputs_only:
+            if gather.wanted(inputs):
                 gather.scatter(upstream * d, gbatch, gstatic, k, w)
 
 
@@ -190,6 +197,7 @@ class LinearGroup:
     reads_inputs: bool = False  # every source is an input of the program
 
     def __post_init__(self) -> None:
+        self._views: dict[int, tuple] = {}
         self._learned = self.coef != SLOT_OF_ONE
         self._const_learned = self.const_coef != SLOT_OF_ONE
         k = self.out.stop - self.out.start
@@ -223,14 +231,23 @@ class LinearGroup:
         self._learned_flat = self.flat[self._learned]
         self._learned_coef = learned
 
+    def _dense_views(self, store: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The weight matrix and bias vector as views of a static store (made once per
+        store: a program reuses its stores)."""
+        views = self._views.get(id(store))
+        if views is None or views[0] is not store:
+            bias = None if self._bias is None else view(store, self._bias)
+            views = self._views[id(store)] = (store, view(store, self._weights), bias)
+        return views[1], views[2]
+
     def forward(self, batch: np.ndarray, static: np.ndarray, width: int) -> tuple:
         k = self.out.stop - self.out.start
         if self._weights is not None:  # a dense layer: out = W @ A (+ b)
-            c = view(static, self._weights)
+            c, bias = self._dense_views(static)
             a = batch[self.src]
             result = _MATMUL(c, a)
-            if self._bias is not None:
-                result += view(static, self._bias)[:, None]
+            if bias is not None:
+                result += bias[:, None]
             elif len(self.const_rows):
                 weights = static[self.const_coef] * static[self.const_src]
                 result += np.bincount(self.const_rows, weights=weights, minlength=k)[:, None]
@@ -265,8 +282,9 @@ class LinearGroup:
             upstream = gbatch[self.out]
             if inputs or not self.reads_inputs:
                 gbatch[self.src] += _VJP_VALUES(upstream, c, a, None)
-            view(gstatic, self._weights)[...] += _VJP_COEFFICIENTS(upstream, c, a, None)
-            view(gstatic, self._bias)[...] += upstream.sum(axis=1)  # a plain term: d/db = 1
+            g_weights, g_bias = self._dense_views(gstatic)
+            g_weights += _VJP_COEFFICIENTS(upstream, c, a, None)
+            g_bias += upstream.sum(axis=1)  # a plain term: d/db = 1
             return
         if self.store == STATIC:
             per_row = gstatic[self.out]
@@ -319,7 +337,7 @@ class DotGroup:
         k = self.out.stop - self.out.start
         upstream = gbatch[self.out]
         for gather, vjp in zip((self.left, self.right), ops.dot_terms.vjps):
-            if inputs or not gather.inputs_only:
+            if gather.wanted(inputs):
                 contrib = vjp(upstream, a, b, None).reshape(self.m * k, width)
                 gather.scatter(contrib, gbatch, gstatic, self.m * k, width)
 
@@ -344,22 +362,32 @@ def domain_error(op: Op, args: list, exc: BaseException, derivative: bool = Fals
     return DomainError(f"{op.name}: {exc} (in a compiled batch)", op, ())
 
 
-def gather(parents, is_batch, batch_slot, static_slot, n_inputs: int = 0) -> Gather:
+def gather(parents: list[Node], facts: Any, layout: Any, n_inputs: int = 0) -> Gather:
+    """How a group reads the values ``parents`` (one per position) from the stores."""
+    is_batch, batch_slot, static_slot = facts.is_batch, layout.batch_slot, layout.static_slot
+    needs_grad = any(facts.needs_grad[p] for p in parents)
     flags = [is_batch[p] for p in parents]
     if all(flags):
         rows = np.array([batch_slot[p] for p in parents], dtype=np.intp)
         inputs_only = bool((rows < n_inputs).all())
         if len(rows) > 1 and (rows == rows[0]).all():
             row = slice(int(rows[0]), int(rows[0]) + 1)
-            return Gather(batch_idx=row, repeated=True, inputs_only=inputs_only)
+            return Gather(
+                batch_idx=row, repeated=True, inputs_only=inputs_only, needs_grad=needs_grad
+            )
         return Gather(
             batch_idx=as_slice(rows),
             batch_unique=len(set(rows.tolist())) == len(rows),
             inputs_only=inputs_only,
+            needs_grad=needs_grad,
         )
     if not any(flags):
         slots = np.array([static_slot[p] for p in parents], dtype=np.intp)
-        return Gather(static_idx=slots, static_unique=len(set(slots.tolist())) == len(slots))
+        return Gather(
+            static_idx=slots,
+            static_unique=len(set(slots.tolist())) == len(slots),
+            needs_grad=needs_grad,
+        )
     batch_pos = np.array([i for i, f in enumerate(flags) if f], dtype=np.intp)
     static_pos = np.array([i for i, f in enumerate(flags) if not f], dtype=np.intp)
     rows = np.array([batch_slot[parents[i]] for i in batch_pos], dtype=np.intp)
@@ -369,6 +397,7 @@ def gather(parents, is_batch, batch_slot, static_slot, n_inputs: int = 0) -> Gat
         batch_pos=batch_pos,
         static_pos=static_pos,
         batch_unique=len(set(rows.tolist())) == len(rows),
+        needs_grad=needs_grad,
     )
 
 
