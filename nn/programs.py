@@ -56,6 +56,14 @@ class NotCompilable(ValueError):
 
 # One cache per model: graph signature -> program. Reused across calls, epochs and fits.
 _PROGRAMS: weakref.WeakKeyDictionary[Module, dict[tuple, Program]] = weakref.WeakKeyDictionary()
+# The same programs by a key that needs no graph (models built only from nn's own parts).
+_BY_STRUCTURE: weakref.WeakKeyDictionary[Module, dict[tuple, Program]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+# Whether an inference program's model returns one Value per sample (not a list of them).
+_RETURNS_ONE_VALUE: weakref.WeakKeyDictionary[Program, bool] = weakref.WeakKeyDictionary()
 
 
 def check_engine(engine: Any) -> str:
@@ -123,14 +131,20 @@ def compile_per_sample(
     if reason is not None:
         raise NotCompilable(reason)
     params = model.parameters()
-    first, second = _probe_rows(rows)
     cache = _PROGRAMS.setdefault(model, {})
+    by_structure = _BY_STRUCTURE.setdefault(model, {})
+    quick = _quick_key(model, params, builders, rows.shape[1])
+    if quick is not None and quick in by_structure:  # nn's own parts, unchanged: no graph
+        return by_structure[quick]
+    first, second = _probe_rows(rows)
     with enable_grad():  # the graph is the point, even inside no_grad()
         outputs, inputs = sample_graph(first)
         order = topological_order(outputs)
         signature = graph_signature(outputs, inputs, params, order=order)
         program = cache.get(signature)
         if program is not None and program.params == params:
+            if quick is not None:
+                by_structure[quick] = program
             return program
         try:
             check_table_ops(order, why="it cannot be compiled")
@@ -144,10 +158,28 @@ def compile_per_sample(
                 "or constants taken from the data)"
             )
     program = cache[signature] = compile(outputs, inputs, params=params, order=order)
+    if quick is not None:
+        by_structure[quick] = program
     return program
 
 
 _OWN_CODE = ("nn.module", "nn.losses", "nn.regularization")
+
+
+def _quick_key(
+    model: Module, params: list[Value], builders: Sequence[Any], n_columns: int
+) -> tuple | None:
+    """A key that names the graph without building it, for models and builders that are
+    all nn's own (None otherwise): the architecture (each module's type, mode and
+    configuration), the parameters themselves (a program holds them, so their ids stay
+    theirs) and the builders' settings."""
+    if not _fixed_graphs(model, builders):
+        return None
+    modules = tuple(
+        (name, type(m), m.training, repr(m.get_config())) for name, m in model.named_modules()
+    )
+    parts = tuple((type(b), repr(vars(b))) for b in builders if b is not None)
+    return ("nn", n_columns, modules, parts, tuple(map(id, params)))
 
 
 def _fixed_graphs(model: Module, builders: Sequence[Any]) -> bool:
@@ -203,4 +235,6 @@ def _inference_program(
     program = compile_per_sample(
         model, sample_graph, X, builders=() if forward is model else [forward]
     )
-    return program, returned_one_value[0]
+    if returned_one_value:
+        _RETURNS_ONE_VALUE[program] = returned_one_value[0]
+    return program, _RETURNS_ONE_VALUE[program]

@@ -236,3 +236,24 @@ def test_predict_refuses_an_unknown_engine():
         model.predict(rows(3, 2), engine="gpu")
     with pytest.raises(ValueError, match="engine must be one of"):
         nn.evaluate(model, rows(3, 2), np.zeros(3), loss="mse", engine="numpy")
+
+
+def test_an_unchanged_model_is_neither_rebuilt_nor_signed_again(monkeypatch):
+    """predict and fit look the program up by the model's structure: no per-call graph."""
+    import nn.programs
+
+    X, y = nn.datasets.make_moons(n_samples=20, seed=0)
+    model = nn.MLP(2, [4, 1], seed=0)
+    nn.fit(model, X, y, loss="hinge", epochs=1, quiet=True, engine="compiled")
+    first = model.predict(X)
+
+    def no_graph_please(*args, **kwargs):
+        raise AssertionError("a graph was built or signed for an unchanged model")
+
+    monkeypatch.setattr(nn.programs, "graph_signature", no_graph_please)
+    monkeypatch.setattr(nn.programs, "topological_order", no_graph_please)
+    assert np.array_equal(model.predict(X), first)
+    history = nn.fit(model, X, y, loss="hinge", epochs=1, quiet=True, engine="compiled")
+    assert history.engine == "compiled"
+    model.layers[0].neurons[0].w[0].data += 1.0  # new weights: same program, new numbers
+    assert not np.array_equal(model.predict(X), first)
