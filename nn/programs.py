@@ -57,9 +57,7 @@ class NotCompilable(ValueError):
 # One cache per model: graph signature -> program. Reused across calls, epochs and fits.
 _PROGRAMS: weakref.WeakKeyDictionary[Module, dict[tuple, Program]] = weakref.WeakKeyDictionary()
 # The same programs by a key that needs no graph (models built only from nn's own parts).
-_BY_STRUCTURE: weakref.WeakKeyDictionary[Module, dict[tuple, Program]] = (
-    weakref.WeakKeyDictionary()
-)
+_BY_STRUCTURE: weakref.WeakKeyDictionary[Module, dict[tuple, Program]] = weakref.WeakKeyDictionary()
 
 
 # Whether an inference program's model returns one Value per sample (not a list of them).
