@@ -13,7 +13,15 @@ from .custom import op, register_op, unregister_op
 from .engine import Value, cycle_collector_paused
 from .functional import grad, gradients, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
-from .mode import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .mode import (
+    AnomalyError,
+    allow_nonfinite,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    nonfinite_allowed,
+)
 from .operation import REGISTRY, Domain, DomainError, Op
 from .ops import (
     cos,
@@ -38,6 +46,7 @@ __all__ = [
     "Op",
     "Program",
     "Value",
+    "allow_nonfinite",
     "compile",
     "cos",
     "cycle_collector_paused",
@@ -52,6 +61,7 @@ __all__ = [
     "leaky_relu",
     "log",
     "no_grad",
+    "nonfinite_allowed",
     "numerical_grad",
     "op",
     "ops",

@@ -28,14 +28,29 @@ Number = int | float
 
 _get_mode = _mode._MODE.get
 _new = object.__new__
+_isfinite = math.isfinite
 _POW, _SUM = ops.pow, ops.sum
 
 
 def _to_float(data: Any) -> float:
     if type(data) is float:
-        return data
-    if isinstance(data, (numbers.Real, np.bool_)) and not isinstance(data, Value):
-        return float(data)
+        number = data
+    elif isinstance(data, (numbers.Real, np.bool_)) and not isinstance(data, Value):
+        try:
+            number = float(data)
+        except OverflowError:
+            raise ValueError(f"{data!r:.60} is too large for a float (|x| > 1.8e308)") from None
+    else:
+        _refuse(data)
+    if not _isfinite(number) and not _mode.nonfinite_allowed():
+        raise ValueError(
+            f"a Value holds a finite number, not {number}; chainrule never computes with a "
+            "silent nan or inf (autograd.allow_nonfinite() gives IEEE semantics)"
+        )
+    return number
+
+
+def _refuse(data: Any) -> None:
     if isinstance(data, Value):
         raise TypeError(
             "Value(...) takes a number, not another Value; use value.data for its number "
@@ -53,7 +68,7 @@ def _binary(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
     It is :func:`_apply1` and :func:`_record` written out in one body: ``*`` and ``+``
     build most nodes of a network, and a second frame would cost them about 10%.
     """
-    forward = op.forward
+    forward, isfinite = op.forward, math.isfinite
 
     def method(self: Value, other: Any) -> Value:
         if other.__class__ is not Value and not isinstance(other, Value):
@@ -63,6 +78,8 @@ def _binary(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
             data = forward(a.data, b.data)
         except (ArithmeticError, ValueError) as exc:
             raise op.domain_error((a.data, b.data), exc) from None
+        if not isfinite(data) and not _mode.nonfinite_allowed():
+            raise op.nonfinite_error((a.data, b.data), data)
         out = _new(Value)
         out.data = data
         out.grad = 0.0
@@ -81,13 +98,15 @@ def _binary(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
 def _unary(op: Op) -> Callable[[Value], Value]:
     """The method for a one-input op, e.g. ``x.tanh()``: :func:`_record` written out, as
     in :func:`_binary`."""
-    forward = op.forward
+    forward, isfinite = op.forward, math.isfinite
 
     def method(self: Value) -> Value:
         try:
             data = forward(self.data)
         except (ArithmeticError, ValueError) as exc:
             raise op.domain_error((self.data,), exc) from None
+        if not isfinite(data) and not _mode.nonfinite_allowed():
+            raise op.nonfinite_error((self.data,), data)
         out = _new(Value)
         out.data = data
         out.grad = 0.0
@@ -161,7 +180,9 @@ class Value:
             return _POW_VALUE_METHOD(self, other)
         if not isinstance(other, (numbers.Real, np.bool_)):
             raise TypeError(f"exponent must be a number or a Value, not {type(other).__name__}")
-        exponent = int(other) if float(other).is_integer() else float(other)
+        exponent = _to_float(other)  # too large for a float, nan or inf: a clear error
+        if exponent.is_integer():
+            exponent = int(exponent)
         return _apply1(_POW.bind(exponent), self)
 
     def __pos__(self) -> Value:
@@ -309,6 +330,8 @@ def _apply1(op: Op, x: Value) -> Value:
         data = op.forward(x.data, *op.params)
     except (ArithmeticError, ValueError) as exc:
         raise op.domain_error((x.data,), exc) from None
+    if not _isfinite(data) and not _mode.nonfinite_allowed():
+        raise op.nonfinite_error((x.data,), data)
     return _record(op, (x,), data)
 
 

@@ -17,9 +17,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from .operation import float_of
-
-__all__ = ["AnomalyError", "detect_anomaly", "enable_grad", "is_grad_enabled", "no_grad"]
+__all__ = [
+    "AnomalyError",
+    "allow_nonfinite",
+    "detect_anomaly",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "nonfinite_allowed",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,6 +38,7 @@ class AnomalyError(FloatingPointError):
 class Mode:
     grad_enabled: bool = True
     anomaly: AnomalyLog | None = None
+    nonfinite: bool = False  # IEEE semantics: nan and inf flow through instead of raising
 
 
 @dataclass
@@ -49,13 +56,15 @@ class AnomalyLog:
 
     def check_backward(self, node: Any, upstream: Any, local: Any) -> None:
         """Raise :class:`AnomalyError` if ``node`` would pass on a non-finite gradient."""
+        g = getattr(upstream, "data", upstream)  # a Value under create_graph
         for d in local:
-            contribution = float_of(upstream) * float_of(d)
+            d = getattr(d, "data", d)
+            contribution = g * d
             if not math.isfinite(contribution):
                 inputs = ", ".join(f"{p.data!r}" for p in node._prev)
                 raise AnomalyError(
                     f"backward: {node.op.name}({inputs}) gave a non-finite gradient "
-                    f"{contribution!r} (upstream {float_of(upstream)!r} * local {float_of(d)!r})\n"
+                    f"{contribution!r} (upstream {g!r} * local {d!r})\n"
                     f"  node created at {self.site_of(node)}"
                 )
 
@@ -117,6 +126,23 @@ def no_grad() -> _ModeContext:
 def enable_grad() -> _ModeContext:
     """Context manager (or decorator): record the graph again inside ``no_grad``."""
     return _ModeContext(lambda mode: replace(mode, grad_enabled=True))
+
+
+def allow_nonfinite() -> _ModeContext:
+    """Context manager (or decorator): IEEE float semantics, as in PyTorch and numpy.
+
+    By default chainrule never makes a nan or an infinity silently: an op whose result
+    is not finite raises :class:`~autograd.DomainError`, ``Value(nan)`` is refused and
+    ``backward`` raises on a non-finite gradient. Inside this block nan and inf are
+    accepted and flow through ops, backward and compiled batches like any number.
+    """
+    return _ModeContext(lambda mode: replace(mode, nonfinite=True))
+
+
+def nonfinite_allowed() -> bool:
+    """True inside :func:`allow_nonfinite`."""
+    mode = _MODE.get()
+    return mode is not None and mode.nonfinite
 
 
 def is_grad_enabled() -> bool:

@@ -28,12 +28,15 @@ from ``node._op``.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .mode import nonfinite_allowed
 
 __all__ = ["REGISTRY", "CompiledForm", "Domain", "DomainError", "Op", "Precedence", "RuleShape"]
 
@@ -328,7 +331,25 @@ class Op:
             raise self.domain_error(args, exc) from None
         if isinstance(result, complex):
             raise self.domain_error(args, ValueError("complex result"))
-        return float(result)
+        result = float(result)
+        if not math.isfinite(result) and not nonfinite_allowed():
+            raise self.nonfinite_error(args, result)
+        return result
+
+    def nonfinite_error(self, args: Sequence[Any], result: float) -> DomainError:
+        """The error for an op whose result is nan or an infinity (outside
+        :func:`~autograd.allow_nonfinite`)."""
+        operands = ", ".join(_format_number(float(a)) for a in args)
+        if math.isnan(result):
+            why = "the result is not a number (nan)"
+        else:
+            why = f"the result overflows a float (|result| > 1.8e308): {result}"
+        return DomainError(
+            f"{self.name}({operands}): {why}; chainrule never returns a silent nan or inf "
+            "(autograd.allow_nonfinite() gives IEEE semantics)",
+            self,
+            args,
+        )
 
     def domain_error(self, args: Sequence[float], exc: BaseException) -> DomainError:
         operands = ", ".join(f"{_format_number(float(a))}" for a in args)

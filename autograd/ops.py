@@ -161,7 +161,7 @@ neg = defop(
 pow = defop(
     "pow", arity=1, symbol="**{n}", formula="{0}**{n}", precedence=_W, param_names=("n",),
     forward=math.pow,
-    derivatives=(lambda x, out, n: n * x ** (n - 1),),
+    derivatives=(lambda x, out, n: n * x ** (n - 1) if n != 0 else 0.0,),  # d/dx x**0 = 0
     domain=Domain("x > 0, or x = 0 with n >= 0, or x < 0 with integer n", _pow_domain),
     vectorized=np.power, builtin=True,
 )  # fmt: skip
