@@ -50,6 +50,19 @@ def _to_float(data: Any) -> float:
     return number
 
 
+def _seed_gradient(gradient: Any) -> float:
+    """The seed of ``backward(gradient)`` as a float, or a clear error."""
+    if isinstance(gradient, (numbers.Real, np.bool_)):
+        try:
+            return _to_float(gradient)
+        except ValueError as exc:
+            raise ValueError(f"backward(gradient): {exc}") from None
+    raise TypeError(
+        "backward(gradient): the seed is one number, d(this)/d(this) (1.0 by default), "
+        f"or a Value; got {type(gradient).__name__}: {gradient!r:.60}"
+    )
+
+
 def _refuse(data: Any) -> None:
     if isinstance(data, Value):
         raise TypeError(
@@ -281,6 +294,8 @@ class Value:
         cyclic garbage collector while it runs: the walk makes no reference cycles,
         and on a large heap the collector's passes would cost more than the walk.
         """
+        if gradient.__class__ is not float or not _isfinite(gradient):
+            gradient = gradient if isinstance(gradient, Value) else _seed_gradient(gradient)
         mode = _get_mode()
         check = mode.anomaly.check_backward if mode is not None and mode.anomaly else None
         with cycle_collector_paused():

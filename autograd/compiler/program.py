@@ -8,11 +8,16 @@ in the scalar engine.
 
 from __future__ import annotations
 
+import numbers
 import operator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..mode import nonfinite_allowed
+from ..operation import DomainError
 from .layout import BATCH, as_slice
 from .steps import Group, LinearGroup, add_rows
 
@@ -25,8 +30,44 @@ _data_of = operator.attrgetter("data")
 
 
 def float_errors_raise() -> np.errstate:
-    """Float errors in numpy (log of 0, overflow) raise, as in the scalar engine."""
+    """Float errors in numpy (log of 0, overflow) raise, as in the scalar engine (inside
+    :func:`~autograd.allow_nonfinite` they make nan and inf, as IEEE floats do)."""
+    if nonfinite_allowed():
+        return np.errstate(all="ignore")
     return np.errstate(divide="raise", invalid="raise", over="raise", under="ignore")
+
+
+@contextmanager
+def _named_float_errors() -> Iterator[None]:
+    """numpy's bare FloatingPointError (an overflow in a matrix product, say) as a
+    DomainError that says where it happened; errors of one op already name it."""
+    try:
+        yield
+    except FloatingPointError as exc:
+        raise DomainError(
+            f"a compiled batch made a non-finite number ({exc}); the scalar engine on the "
+            "same numbers would raise too (autograd.allow_nonfinite() gives IEEE semantics)"
+        ) from None
+
+
+def _real_numbers(array: np.ndarray, expected: str) -> np.ndarray:
+    """An object or string array checked element by element: real numbers only."""
+    if array.dtype.kind in "US":
+        raise TypeError(
+            f"{expected}: the batch holds text ({str(array.flat[0])!r:.40}), not numbers"
+        )
+    if array.dtype.kind == "c":
+        raise TypeError(f"{expected}: the batch holds complex numbers, not real ones")
+    for index, item in np.ndenumerate(array):
+        if not isinstance(item, (numbers.Real, np.bool_)):
+            raise TypeError(
+                f"{expected}: the batch holds {type(item).__name__} {item!r:.40} at "
+                f"{index}, not a real number"
+            )
+    try:
+        return array.astype(float)
+    except (TypeError, ValueError) as exc:  # nested sequences, ragged rows
+        raise ValueError(f"{expected}: {exc}") from None
 
 
 class Program:
@@ -81,16 +122,31 @@ class Program:
         )
 
     def _check_batch(self, batch: Any) -> np.ndarray:
-        array = np.asarray(batch, dtype=float)
-        if array.ndim == 1 and len(self.inputs) == 1:
+        """The batch as an (n, inputs) float array, or one clear error: real numbers
+        only (no None, strings or complex numbers), finite unless
+        :func:`~autograd.allow_nonfinite` is on, rows of one length."""
+        n_inputs = len(self.inputs)
+        expected = f"a batch of shape (n, {n_inputs}) (one column per input)"
+        try:
+            array = np.asarray(batch)
+        except ValueError:  # ragged rows
+            raise ValueError(f"{expected}: the rows have different lengths") from None
+        if array.dtype.kind not in "biuf":
+            array = _real_numbers(array, expected)
+        array = array.astype(float, copy=False)
+        if array.ndim == 1 and n_inputs == 1:
             array = array[:, None]
-        if array.ndim != 2 or array.shape[1] != len(self.inputs):
-            raise ValueError(
-                f"shape mismatch: this program takes a batch of shape (n, {len(self.inputs)}) "
-                f"(one column per input), got {array.shape}"
-            )
+        if array.ndim != 2 or array.shape[1] != n_inputs:
+            raise ValueError(f"shape mismatch: this program takes {expected}, got {array.shape}")
         if array.shape[0] == 0:
             raise ValueError("empty batch: need at least one row")
+        if not nonfinite_allowed() and not np.isfinite(array).all():
+            row, column = np.argwhere(~np.isfinite(array))[0]
+            raise ValueError(
+                f"the batch holds {array[row, column]} at row {row}, column {column}: "
+                "chainrule computes with finite numbers only "
+                "(autograd.allow_nonfinite() gives IEEE semantics)"
+            )
         return array
 
     def _stores(self, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -126,8 +182,8 @@ class Program:
 
     def forward(self, batch: Any) -> np.ndarray:
         """Outputs for every row: an array of shape (n, number of outputs)."""
-        with float_errors_raise():
-            columns = self._check_batch(batch).T
+        columns = self._check_batch(batch).T
+        with float_errors_raise(), _named_float_errors():
             return self._run_forward(columns, self.parameter_values())[3]
 
     def run(
@@ -161,7 +217,7 @@ class Program:
         has one row per input and one column per sample, ``seed`` the shape of the outputs.
         For training loops that lay out their data once."""
         width = columns.shape[1]
-        with float_errors_raise():
+        with float_errors_raise(), _named_float_errors():
             _, static, saved, outputs = self._run_forward(columns, params)
             _, _, gbatch, gstatic = self._stores(width)
             gbatch.fill(0.0)

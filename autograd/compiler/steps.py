@@ -343,21 +343,23 @@ class DotGroup:
 
 
 def domain_error(op: Op, args: list, exc: BaseException, derivative: bool = False) -> DomainError:
-    """The scalar engine's error for the first row of the batch that fails."""
+    """The scalar engine's error for the first sample of the batch that fails."""
     shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    width = shape[-1] if len(shape) > 1 else 1
     columns = [np.broadcast_to(a, shape).ravel().tolist() for a in args]
-    for point in zip(*columns):
+    for i, point in enumerate(zip(*columns)):
+        where = f"(in a compiled batch, sample {i % width})"
         try:
             out = op.evaluate(point)
             if derivative:
                 op.local_grads(point, out)
         except DomainError as err:
-            return DomainError(f"{err} (in a compiled batch)", op, err.operands)
+            return DomainError(f"{err} {where}", op, err.operands)
         except (ArithmeticError, ValueError) as err:
             shown = ", ".join(f"{x:g}" for x in point)
             return DomainError(
                 f"{op.name}({shown}): the derivative is undefined or infinite there ({err}) "
-                "(in a compiled batch)", op, point,
+                f"{where}", op, point,
             )  # fmt: skip
     return DomainError(f"{op.name}: {exc} (in a compiled batch)", op, ())
 
