@@ -314,9 +314,10 @@ class Value:
         """A readable expression for this node, e.g. ``tanh(x*w + b)``."""
         return explain.formula(self)
 
-    def tree(self) -> str:
-        """A text tree with data and grad on every node (no Graphviz needed)."""
-        return explain.tree(self)
+    def tree(self, *, max_depth: int = 40) -> str:
+        """A text tree with data and grad on every node (no Graphviz needed); branches
+        deeper than ``max_depth`` end in a visible ``...`` line."""
+        return explain.tree(self, max_depth=max_depth)
 
 
 def _show(x: Any) -> str:

@@ -68,25 +68,53 @@ def _param(p: object) -> str:
     return f"{p:g}" if isinstance(p, float) else str(p)
 
 
+SHARED_INLINE = 24  # a shared subexpression longer than this is named once
+LONG_INLINE = 200  # any subexpression longer than this is named (text stays linear)
+
+
 def formula(root: Value, *, stop_at_labels: bool = False) -> str:
     """A readable expression: ``tanh(x*w + b)``.
 
     Leaves print as their label (or their number), other nodes as their formula.
-    ``stop_at_labels=True`` prints labelled intermediate nodes as their label.
+    ``stop_at_labels=True`` prints labelled intermediate nodes as their label. A
+    subexpression used more than once (if longer than a few characters), or a very long
+    one, is written once and named, the way ``tree()`` names nodes::
+
+        v2*v2 + v2*0.5
+          where v1 = x*x + x*0.5
+                v2 = v1*v1 + v1*0.5
+
+    so the text grows in proportion to the graph, never with the number of paths.
     """
     topo = topological_order(root)
+    uses: dict[int, int] = {}
+    for node in topo:
+        for parent in node._prev:
+            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    names: dict[int, str] | None = None
     text: dict[int, tuple[str, int]] = {}
+    bindings: list[str] = []
     for node in topo:
         if node.op is None:
             shown = node.label or (f"{node.data:g}" if node.data >= 0 else f"({node.data:g})")
             text[id(node)] = (shown, Precedence.ATOM)
-        elif node.label and node is not root and stop_at_labels:
+            continue
+        if node.label and node is not root and stop_at_labels:
             text[id(node)] = (node.label, Precedence.ATOM)
+            continue
+        op = node.op
+        rendered = _render(op, [text[id(p)] for p in node._prev])
+        shared = uses.get(id(node), 0) > 1 and len(rendered) > SHARED_INLINE
+        if node is not root and (shared or len(rendered) > LONG_INLINE):
+            names = node_names(root, topo) if names is None else names
+            bindings.append(f"{names[id(node)]} = {rendered}")
+            text[id(node)] = (names[id(node)], Precedence.ATOM)
         else:
-            op = node.op
-            rendered = _render(op, [text[id(p)] for p in node._prev])
             text[id(node)] = (rendered, op.precedence)
-    return text[id(root)][0]
+    result = text[id(root)][0]
+    if not bindings:
+        return result
+    return result + "\n  where " + "\n        ".join(bindings)
 
 
 def _one_level(node: Value, names: dict[int, str]) -> str:
@@ -95,15 +123,22 @@ def _one_level(node: Value, names: dict[int, str]) -> str:
     return _render(node.op, parts)
 
 
-def tree(root: Value) -> str:
-    """A text tree with data and grad on every node; shared nodes are shown once."""
+def tree(root: Value, *, max_depth: int = 40) -> str:
+    """A text tree with data and grad on every node; shared nodes are shown once.
+
+    Branches deeper than ``max_depth`` levels end in a visible ``...`` line (raise the
+    limit to see more), so the text stays proportional to the graph even for a chain of
+    a million nodes.
+    """
+    if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
+        raise ValueError(f"max_depth must be a whole number >= 1, got {max_depth!r}")
     topo = topological_order(root)
     names = node_names(root, topo)
     lines: list[str] = []
     shown: set[int] = set()
-    stack: list[tuple[Value, str, str]] = [(root, "", "")]
+    stack: list[tuple[Value, str, str, int]] = [(root, "", "", 0)]
     while stack:
-        node, lead, child_lead = stack.pop()
+        node, lead, child_lead, depth = stack.pop()
         name = names[id(node)]
         what = f"{name} = {_one_level(node, names)}" if node.op is not None else name
         note = "  (shown above)" if id(node) in shown and node._prev else ""
@@ -113,11 +148,14 @@ def tree(root: Value) -> str:
             continue
         shown.add(id(node))
         parents = node._prev
+        if parents and depth + 1 >= max_depth:
+            lines.append(f"{child_lead}└── ... (deeper levels not shown: tree(max_depth=...))")
+            continue
         for i in reversed(range(len(parents))):
             last = i == len(parents) - 1
             stack.append(
                 (parents[i], child_lead + ("└── " if last else "├── "),
-                 child_lead + ("    " if last else "│   "))
+                 child_lead + ("    " if last else "│   "), depth + 1)
             )  # fmt: skip
     return "\n".join(lines)
 

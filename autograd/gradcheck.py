@@ -146,12 +146,13 @@ def gradcheck(
     :class:`GradcheckError` (or returns False with ``raise_exception=False``). Your
     Values and their ``grad`` are not touched.
     """
-    rows, formula, point = _check(f, inputs, eps, atol, rtol, order, "gradcheck")
+    rows, output, point = _check(f, inputs, eps, atol, rtol, order, "gradcheck")
     if all(row.ok for row in rows):
         return True
     if not raise_exception:
         return False
-    raise GradcheckError(_failure_message(rows, formula, point, eps, atol, rtol), rows)
+    message = _failure_message(rows, _bounded_formula(output), point, eps, atol, rtol)
+    raise GradcheckError(message, rows)
 
 
 def compare_gradients(
@@ -174,7 +175,7 @@ def _check(
     rtol: float,
     order: int,
     who: str,
-) -> tuple[list[GradientRow], str, str]:
+) -> tuple[list[GradientRow], Value, str]:
     if not callable(f):
         raise TypeError(f"{who}: f must be a function, not {type(f).__name__}")
     _check_eps(eps, who)
@@ -195,7 +196,6 @@ def _check(
             f"{who}: f must return a Value computed from its inputs, got "
             f"{type(output).__name__}; build the result with Value operations"
         )
-    formula = output.formula()
     point = ", ".join(f"{n}={x!r}" for n, x in zip(names, data))
 
     def judge(name: str, analytic: Any, numeric: float) -> GradientRow:
@@ -225,7 +225,19 @@ def _check(
             rows += [
                 judge(f"{names[i]}, {names[j]}", second[j], measured[j]) for j in range(len(leaves))
             ]
-    return rows, formula, point
+    return rows, output, point
+
+
+MESSAGE_FORMULA_CHARS = 2_000  # a failure's formula is cut to this many characters
+
+
+def _bounded_formula(output: Value) -> str:
+    """The graph's formula for a failure message, at most a few lines long."""
+    text = output.formula()
+    if len(text) > MESSAGE_FORMULA_CHARS:
+        cut = len(text) - MESSAGE_FORMULA_CHARS
+        text = text[:MESSAGE_FORMULA_CHARS] + f" ... ({cut:,} more characters)"
+    return text
 
 
 def _failure_message(
