@@ -76,7 +76,7 @@ from .module import (
     init_weights,
     temporary_mode,
 )
-from .optim import SGD, Adam, LinearDecay, LRScheduler, Optimizer, StepDecay
+from .optim import SGD, Adam, LinearDecay, LRScheduler, Optimizer, StepDecay, TrainingDiverged
 from .programs import NotCompilable
 from .regularization import L1, L2, l1_penalty, l2_penalty
 from .serialize import ModelFileError, load, load_weights, save
@@ -118,6 +118,7 @@ __all__ = [
     "Standardizer",
     "StepDecay",
     "StratifiedKFold",
+    "TrainingDiverged",
     "TrainingStep",
     "accuracy",
     "add_noise",

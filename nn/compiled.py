@@ -128,16 +128,17 @@ class CompiledStep(TrainingStep):
                 seed[:, -1] = 1.0 / n  # the penalty is the same in every row: counted once
             self._seeds[(n, scale)] = seed
         results, grads, _ = program.run_columns(columns, self._values, seed, input_grads=False)
-        self._grads = grads
+        total = scale * float(results[:, 0].sum())
+        if self.penalty is not None:
+            total += float(results[0, -1])
+        self.check_loss(total)  # a step that raises changes nothing
         if self._order is None:
             self.optimizer.update(self._values, grads)
         else:
             chosen = self._values[self._order]
             self.optimizer.update(chosen, grads[self._order])
             self._values[self._order] = chosen
-        total = scale * float(results[:, 0].sum())
-        if self.penalty is not None:
-            total += float(results[0, -1])
+        self._grads = grads
         outputs = results[:, 1 : 1 + self.width]
         return total, outputs[:, 0] if self.width == 1 else outputs
 

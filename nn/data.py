@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import int_at_least
+from .checks import finite_real, int_at_least
 
 Seed = int | np.random.Generator | None
 
@@ -121,7 +121,12 @@ def _check_finite(name: str, array: np.ndarray) -> None:
 
 
 def check_dataset(
-    X: Any, y: Any = None, n_features: int | None = None, *, allow_nan: bool = False
+    X: Any,
+    y: Any = None,
+    n_features: int | None = None,
+    *,
+    allow_nan: bool = False,
+    names: tuple[str, str] = ("X", "y"),
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Validate and convert a dataset; return ``(X, y)`` with X a 2-D float array.
 
@@ -130,47 +135,55 @@ def check_dataset(
     row of X; it is returned as an array with its numeric dtype kept (ints stay ints).
     Raises TypeError for non-numeric input and ValueError for empty data, ragged rows, NaN or
     infinity (naming the row and column), a wrong feature count or mismatched lengths.
+    Messages call the arrays ``names`` (e.g. ``("X_val", "y_val")``).
     """
-    array = _to_numeric_array("X", X)
+    x_name, y_name = names
+    array = _to_numeric_array(x_name, X)
     if array.ndim == 0:
-        raise ValueError(f"X must be a 2-D array (samples x features), got the scalar {array}")
+        raise ValueError(
+            f"{x_name} must be a 2-D array (samples x features), got the scalar {array}"
+        )
+    if array.shape[0] == 0:
+        raise ValueError(f"{x_name} is empty: it has no samples")
     if array.ndim == 1:
         if n_features not in (None, 1):
             raise ValueError(
-                f"X is 1-D with {array.shape[0]} values but {n_features} features are expected; "
-                "use X.reshape(1, -1) for a single sample or a 2-D array of rows"
+                f"{x_name} is 1-D with {array.shape[0]} values but {n_features} features are "
+                "expected; use X.reshape(1, -1) for a single sample or a 2-D array of rows"
             )
         array = array.reshape(-1, 1)
     if array.ndim != 2:
         raise ValueError(
-            f"X must be 2-D (samples x features), got shape {array.shape}; "
+            f"{x_name} must be 2-D (samples x features), got shape {array.shape}; "
             "flatten images with X.reshape(len(X), -1)"
         )
-    if array.shape[0] == 0:
-        raise ValueError("X is empty: it has no samples")
     if array.shape[1] == 0:
-        raise ValueError(f"X has no features (shape {array.shape})")
+        raise ValueError(f"{x_name} has no features (shape {array.shape})")
     if n_features is not None and array.shape[1] != n_features:
-        raise ValueError(f"X has {array.shape[1]} features, but {n_features} are expected")
+        raise ValueError(f"{x_name} has {array.shape[1]} features, but {n_features} are expected")
     array = array.astype(float)
     if not allow_nan:
-        _check_finite("X", array)
+        _check_finite(x_name, array)
     if y is None:
         return array, None
-    target = _to_numeric_array("y", y)
+    target = _to_numeric_array(y_name, y)
     if target.ndim == 0:
-        raise ValueError(f"y must be an array with one entry per sample, got the scalar {target}")
+        raise ValueError(
+            f"{y_name} must be an array with one entry per sample, got the scalar {target}"
+        )
     if target.ndim > 2:
-        raise ValueError(f"y must be 1-D (or 2-D for several outputs), got shape {target.shape}")
+        raise ValueError(
+            f"{y_name} must be 1-D (or 2-D for several outputs), got shape {target.shape}"
+        )
     if target.shape[0] != array.shape[0]:
         raise ValueError(
-            f"X and y have different lengths: X has {array.shape[0]} samples, "
-            f"y has {target.shape[0]}"
+            f"{x_name} and {y_name} have different lengths: {x_name} has {array.shape[0]} "
+            f"samples, {y_name} has {target.shape[0]}"
         )
     if target.dtype.kind == "b":
         target = target.astype(int)
     if target.dtype.kind == "f" and not allow_nan:
-        _check_finite("y", target)
+        _check_finite(y_name, target)
     return array, target
 
 
@@ -505,10 +518,9 @@ class Standardizer:
 
 def add_noise(X: Any, scale: float = 0.1, seed: Seed = None) -> np.ndarray:
     """X plus Gaussian noise of standard deviation ``scale`` (a new array, same shape)."""
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not scale >= 0:
-        raise ValueError(f"scale must be a number >= 0, got {scale!r}")
+    scale = finite_real("scale", scale, minimum=0)
     array = _to_numeric_array("X", X).astype(float)
-    return array + as_generator(seed).normal(0.0, float(scale), size=array.shape)
+    return array + as_generator(seed).normal(0.0, scale, size=array.shape)
 
 
 def shift_images(

@@ -23,13 +23,12 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import numbers
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from .checks import int_at_least
+from .checks import finite_real, int_at_least
 from .data import Seed, as_generator
 
 __all__ = [
@@ -53,12 +52,6 @@ DIGITS_IMAGE_SHAPE = (8, 8)
 
 DATASET_FILES = "dataset_files"
 """The folder of the nn package that holds the shipped dataset files."""
-
-
-def _non_negative(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
 
 
 def _shuffled(
@@ -89,7 +82,7 @@ def make_moons(
     centred at (1, 0.5). Gaussian noise of standard deviation ``noise`` is added.
     """
     n = int_at_least("n_samples", n_samples, minimum=2)
-    noise = _non_negative("noise", noise)
+    noise = finite_real("noise", noise, minimum=0)
     n_out, n_in = n // 2, n - n // 2
     t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
     X = np.concatenate(
@@ -109,9 +102,8 @@ def make_circles(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A circle of radius ``factor`` (class 1) inside the unit circle (class 0)."""
     n = int_at_least("n_samples", n_samples, minimum=2)
-    noise = _non_negative("noise", noise)
-    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 <= factor < 1:
-        raise ValueError(f"factor must be in [0, 1), got {factor!r}")
+    noise = finite_real("noise", noise, minimum=0)
+    factor = finite_real("factor", factor, minimum=0, below=1)
     n_out, n_in = n // 2, n - n // 2
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
     t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
@@ -171,7 +163,7 @@ def make_spiral(
     standard deviation ``noise`` on the angle; not linearly separable for k >= 2.
     """
     n = int_at_least("n_samples", n_samples)
-    noise = _non_negative("noise", noise)
+    noise = finite_real("noise", noise, minimum=0)
     n_classes = int_at_least("n_classes", n_classes)
     rng = as_generator(seed)
     counts = np.full(n_classes, n // n_classes)
@@ -193,7 +185,7 @@ def make_xor(
     No single line separates the classes: a hidden layer is needed.
     """
     n = int_at_least("n_samples", n_samples)
-    noise = _non_negative("noise", noise)
+    noise = finite_real("noise", noise, minimum=0)
     rng = as_generator(seed)
     corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     corner = np.arange(n) % 4

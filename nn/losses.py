@@ -28,6 +28,7 @@ import numpy as np
 
 from autograd import Value
 
+from .checks import finite_real
 from .data import check_labels
 
 __all__ = [
@@ -99,6 +100,10 @@ class Loss:
     task = "regression"  # or "classification": fit turns outputs into labels with predict()
 
     def __init__(self, reduction: str = "mean") -> None:
+        if not isinstance(reduction, str):
+            raise TypeError(
+                f"reduction must be 'mean', 'sum' or 'none', not {type(reduction).__name__}"
+            )
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
         self.reduction = reduction
@@ -249,9 +254,7 @@ class HuberLoss(Loss):
 
     def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
-            raise ValueError(f"huber delta must be a positive number, got {delta!r}")
-        self.delta = float(delta)
+        self.delta = finite_real("delta", delta, above=0)
 
     def _term(self, o: Value, t: Any) -> Value:
         a = abs(o - t)
@@ -407,9 +410,7 @@ class HingeLoss(Loss):
 
     def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
-            raise TypeError(f"margin must be a number, got {margin!r}")
-        self.margin = float(margin)
+        self.margin = finite_real("margin", margin)
 
     def sample(self, output: Output, target: Any) -> Value:
         if _is_number(output):

@@ -26,7 +26,7 @@ import numpy as np
 from autograd import Value, no_grad, ops
 
 from . import serialize
-from .checks import int_at_least
+from .checks import finite_real, flag, int_at_least
 from .data import check_dataset
 from .functional import activation as activation_function
 from .functional import canonical_activation
@@ -91,9 +91,9 @@ def init_weights(scheme: str, fan_in: int, fan_out: int = 1, seed: Seed = None) 
     * ``'he'`` (Kaiming): N(0, 2 / fan_in), for relu;
     * ``'zeros'``: all 0 (the perceptron's classic start; no use for hidden layers).
     """
-    if not isinstance(scheme, str):
-        raise TypeError(f"init must be a scheme name, one of {INIT_SCHEMES}")
-    key = _INIT_ALIASES.get(scheme.lower(), scheme.lower())
+    key = _init_scheme(scheme)
+    fan_in = int_at_least("fan_in", fan_in)
+    fan_out = int_at_least("fan_out", fan_out)
     rng = _rng(seed)
     if key == "uniform":
         return [rng.uniform(-1.0, 1.0) for _ in range(fan_in)]
@@ -103,9 +103,22 @@ def init_weights(scheme: str, fan_in: int, fan_out: int = 1, seed: Seed = None) 
     if key == "he":
         std = math.sqrt(2.0 / fan_in)
         return [rng.gauss(0.0, std) for _ in range(fan_in)]
-    if key == "zeros":
-        return [0.0] * fan_in
-    raise ValueError(f"unknown init scheme {scheme!r}; choose one of {', '.join(INIT_SCHEMES)}")
+    return [0.0] * fan_in  # 'zeros'
+
+
+def _init_scheme(scheme: Any) -> str:
+    """The canonical name of an init scheme; a clear error naming ``init`` otherwise."""
+    if not isinstance(scheme, str):
+        raise TypeError(
+            f"init must be a scheme name, one of {', '.join(INIT_SCHEMES)}, "
+            f"not {type(scheme).__name__}: {scheme!r:.40}"
+        )
+    key = _INIT_ALIASES.get(scheme.lower(), scheme.lower())
+    if key not in INIT_SCHEMES:
+        raise ValueError(
+            f"unknown init scheme {scheme!r}: init must be one of {', '.join(INIT_SCHEMES)}"
+        )
+    return key
 
 
 # ----- the base class -------------------------------------------------------------------
@@ -381,8 +394,9 @@ class Neuron(Module):
         seed: Seed = None,
     ) -> None:
         nin = int_at_least("nin", nin)
+        bias = flag("bias", bias)
         if activation is None:
-            activation = "relu" if nonlin else "linear"
+            activation = "relu" if flag("nonlin", nonlin) else "linear"
         name = canonical_activation(activation)
         weights = init_weights(init, nin, fan_out, seed)
         self.w = [Value(v, label=f"w{i}") for i, v in enumerate(weights)]
@@ -490,9 +504,7 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5, seed: Seed = None) -> None:
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
-            raise ValueError(f"dropout probability p must be in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = finite_real("p (the dropout probability)", p, minimum=0, below=1)
         self._rng = random.Random(seed) if not isinstance(seed, random.Random) else seed
 
     def __call__(self, x: Any) -> Any:
@@ -517,6 +529,27 @@ class Dropout(Module):
         return {"p": self.p}
 
 
+def _layer_sizes(nouts: Any) -> list[int]:
+    """MLP's ``nouts`` checked: a non-empty list of positive ints."""
+    if isinstance(nouts, str | bytes) or not isinstance(nouts, Sequence | np.ndarray):
+        raise TypeError(
+            f"nouts must be a list of layer sizes such as [16, 16, 1], "
+            f"not {type(nouts).__name__}: {nouts!r:.40}"
+        )
+    if len(nouts) == 0:
+        raise ValueError("nouts must list at least one layer size, got an empty list")
+    return [int_at_least("each layer size", n) for n in nouts]
+
+
+def _activation_argument(argument: str, name: Any) -> str:
+    """An activation name checked by :func:`canonical_activation`, its error naming ``argument``."""
+    try:
+        return canonical_activation(name)
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        raise type(exc)(message if argument in message else f"{argument}: {message}") from None
+
+
 class MLP(Module):
     """A multi-layer perceptron (micrograd's MLP): ``MLP(nin, [16, 16, 1])``.
 
@@ -539,18 +572,19 @@ class MLP(Module):
         seed: Seed = None,
     ) -> None:
         nin = int_at_least("nin", nin)
-        if isinstance(nouts, numbers.Integral) or not isinstance(nouts, Sequence) or not nouts:
-            raise TypeError(f"nouts must be a non-empty list of layer sizes, got {nouts!r}")
-        nouts = [int_at_least("each layer size", n) for n in nouts]
-        if activation is None or isinstance(activation, str):
-            names = [activation] * (len(nouts) - 1) + [output_activation]
-        else:
-            names = list(activation)
+        nouts = _layer_sizes(nouts)
+        output = _activation_argument("output_activation", output_activation)
+        if isinstance(activation, list | tuple):
+            names = [_activation_argument("activation", n) for n in activation]
             if len(names) != len(nouts):
                 raise ValueError(
                     f"activation lists one name per layer: {len(nouts)} layers, {len(names)} names"
                 )
-        names = [canonical_activation(n) for n in names]
+        else:
+            names = [_activation_argument("activation", activation)] * (len(nouts) - 1) + [output]
+        bias = flag("bias", bias)
+        _init_scheme(init)
+        dropout = finite_real("dropout", dropout, minimum=0, below=1)
         rng = _rng(seed)
         sizes = [nin, *nouts]
         self.layers = [
@@ -630,11 +664,9 @@ class Perceptron(Module):
         self, nin: int, *, lr: float = 1.0, init: str = "zeros", seed: Seed = None
     ) -> None:
         nin = int_at_least("nin", nin)
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
-            raise ValueError(f"lr must be a positive number, got {lr!r}")
+        self.lr = finite_real("lr", lr, above=0)
         self.w = [Value(v, label=f"w{i}") for i, v in enumerate(init_weights(init, nin, 1, seed))]
         self.b = Value(0.0, label="b")
-        self.lr = float(lr)
         self.classes: list[Any] = [0, 1]
 
     @property

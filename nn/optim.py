@@ -9,14 +9,14 @@
 Each optimizer's rule is written once, on numpy arrays (:meth:`Optimizer.update`);
 ``step()`` gathers the parameters' data and grads, applies it and assigns ``p.data``
 (so it records no graph). The compiled training path applies the same ``update`` to
-its parameter array directly. A non-finite gradient raises before any parameter
-changes (training diverged: lower the learning rate).
+its parameter array directly. An update that would make a parameter (or the
+optimizer's running averages) NaN or infinite raises :class:`TrainingDiverged` and
+changes nothing: the parameters keep their last finite values.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,27 +24,44 @@ import numpy as np
 
 from autograd import Value
 
-from .checks import int_at_least
+from .checks import finite_real, int_at_least
 from .module import Module
 
-__all__ = ["SGD", "Adam", "LRScheduler", "LinearDecay", "Optimizer", "StepDecay"]
+__all__ = [
+    "SGD",
+    "Adam",
+    "LRScheduler",
+    "LinearDecay",
+    "Optimizer",
+    "StepDecay",
+    "TrainingDiverged",
+]
+
+State = dict[str, np.ndarray]  # optimizer attributes an update replaces, by name
 
 
-def _hyperparameter(
-    name: str, value: Any, *, positive: bool = False, below_one: bool = False
-) -> float:
-    """An optimizer or schedule setting as a float: finite and >= 0 (> 0 with
-    ``positive``, also < 1 with ``below_one``), else a ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    value = float(value)
-    if positive and not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    if not positive and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    if below_one and not value < 1:
-        raise ValueError(f"{name} must be < 1, got {value}")
-    return value
+class TrainingDiverged(FloatingPointError):
+    """Training produced a number that is not finite (NaN or infinity): it diverged.
+
+    Raised by an optimizer whose update would make a parameter non-finite (nothing is
+    changed), and by :func:`nn.fit`, which adds where it happened and what came before:
+    ``epoch`` and ``batch`` (counted from 1, as the progress bar counts) and ``history``
+    (the :class:`~nn.training.History` of the epochs that finished). Outside ``fit`` the
+    three are None. The cause, if another error, is chained as ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        epoch: int | None = None,
+        batch: int | None = None,
+        history: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.batch = batch
+        self.history = history
 
 
 class Optimizer:
@@ -63,8 +80,17 @@ class Optimizer:
         if not unique:
             raise ValueError("the optimizer got an empty parameter list")
         self.params: list[Value] = list(unique.values())
-        self.lr = _hyperparameter("lr", lr, positive=True)
-        self.steps = 0
+        self._lr = finite_real("lr", lr, above=0)
+        self.steps = 0  # updates applied
+
+    @property
+    def lr(self) -> float:
+        """The learning rate: > 0 when built; a schedule may lower it to 0."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = finite_real("lr", value, minimum=0)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr:g})"
@@ -83,19 +109,48 @@ class Optimizer:
             p.data = value
 
     def update(self, data: np.ndarray, grads: np.ndarray) -> None:
-        """The rule: change ``data`` in place from ``grads`` (both in ``self.params`` order)."""
-        bad = ~np.isfinite(grads)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise FloatingPointError(
-                f"the gradient of parameter {i} ({self.params[i]!r}) is {grads[i]}: "
-                "training diverged; lower the learning rate or scale the inputs"
-            )
-        self.steps += 1
-        self._rule(data, grads)
+        """The rule: change ``data`` in place from ``grads`` (both in ``self.params`` order).
 
-    def _rule(self, data: np.ndarray, grads: np.ndarray) -> None:
+        All or nothing: if a gradient, a new value or the optimizer's state would not be
+        finite, raise :class:`TrainingDiverged` and leave ``data`` and the state as they were.
+        """
+        with np.errstate(all="ignore"):  # non-finite results are checked below
+            new, state = self._rule(data, grads)
+        if not (np.isfinite(new).all() and all(np.isfinite(a).all() for a in state.values())):
+            raise TrainingDiverged(self._why_not_finite(data, grads, new))
+        data[...] = new
+        for name, array in state.items():
+            setattr(self, name, array)
+        self.steps += 1
+
+    def _rule(self, data: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, State]:
+        """The new values and the new state, computed without changing either."""
         raise NotImplementedError
+
+    def _why_not_finite(self, data: np.ndarray, grads: np.ndarray, new: np.ndarray) -> str:
+        """Which parameter went wrong, and how, for :class:`TrainingDiverged`."""
+        advice = (
+            "training diverged; nothing was changed: lower the learning rate or scale the inputs"
+        )
+
+        def where(i: int) -> str:
+            label = self.params[i].label or "unlabelled"
+            return f"parameter {i} ({label}, now {data[i]:.6g})"
+
+        if not np.isfinite(grads).all():
+            i = int(np.argmax(~np.isfinite(grads)))
+            return f"the gradient of {where(i)} is {grads[i]}: {advice}"
+        if not np.isfinite(new).all():
+            i = int(np.argmax(~np.isfinite(new)))
+            return (
+                f"the update would make {where(i)} {new[i]} "
+                f"(gradient {grads[i]:.6g}, lr={self.lr:g}): {advice}"
+            )
+        i = int(np.argmax(np.abs(grads)))
+        return (
+            f"{type(self).__name__}'s running averages overflow (the largest gradient, of "
+            f"{where(i)}, is {grads[i]:.6g}): {advice}"
+        )
 
 
 class SGD(Optimizer):
@@ -113,17 +168,16 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        self.momentum = _hyperparameter("momentum", momentum, below_one=True)
-        self.weight_decay = _hyperparameter("weight_decay", weight_decay)
+        self.momentum = finite_real("momentum", momentum, minimum=0, below=1)
+        self.weight_decay = finite_real("weight_decay", weight_decay, minimum=0)
         self._velocity = np.zeros(len(self.params))
 
-    def _rule(self, data: np.ndarray, grads: np.ndarray) -> None:
+    def _rule(self, data: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, State]:
         g = grads + self.weight_decay * data if self.weight_decay else grads
-        if self.momentum:
-            self._velocity *= self.momentum
-            self._velocity += g
-            g = self._velocity
-        data -= self.lr * g
+        if not self.momentum:
+            return data - self.lr * g, {}
+        velocity = self.momentum * self._velocity + g
+        return data - self.lr * velocity, {"_velocity": velocity}
 
 
 class Adam(Optimizer):
@@ -138,25 +192,29 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        if not isinstance(betas, tuple | list) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair of numbers, got {betas!r}")
+        if not isinstance(betas, tuple | list):
+            raise TypeError(f"betas must be a pair of numbers, not {type(betas).__name__}")
+        if len(betas) != 2:
+            raise ValueError(f"betas must be a pair of numbers, got {len(betas)}: {betas!r}")
         self.betas = (
-            _hyperparameter("beta1", betas[0], below_one=True),
-            _hyperparameter("beta2", betas[1], below_one=True),
+            finite_real("betas[0]", betas[0], minimum=0, below=1),
+            finite_real("betas[1]", betas[1], minimum=0, below=1),
         )
-        self.eps = _hyperparameter("eps", eps)
-        self.weight_decay = _hyperparameter("weight_decay", weight_decay)
+        self.eps = finite_real("eps", eps, minimum=0)
+        self.weight_decay = finite_real("weight_decay", weight_decay, minimum=0)
         self._m = np.zeros(len(self.params))
         self._v = np.zeros(len(self.params))
 
-    def _rule(self, data: np.ndarray, grads: np.ndarray) -> None:
+    def _rule(self, data: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, State]:
         beta1, beta2 = self.betas
-        step_size = self.lr / (1 - beta1**self.steps)
-        root_correction = math.sqrt(1 - beta2**self.steps)
+        t = self.steps + 1  # this update's number
+        step_size = self.lr / (1 - beta1**t)
+        root_correction = math.sqrt(1 - beta2**t)
         g = grads + self.weight_decay * data if self.weight_decay else grads
-        self._m = beta1 * self._m + (1 - beta1) * g
-        self._v = beta2 * self._v + (1 - beta2) * g * g
-        data -= step_size * self._m / (np.sqrt(self._v) / root_correction + self.eps)
+        m = beta1 * self._m + (1 - beta1) * g
+        v = beta2 * self._v + (1 - beta2) * g * g
+        new = data - step_size * m / (np.sqrt(v) / root_correction + self.eps)
+        return new, {"_m": m, "_v": v}
 
 
 # ----- learning-rate schedules -------------------------------------------------------------
@@ -187,7 +245,7 @@ class StepDecay(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         self.step_size = int_at_least("step_size", step_size)
-        self.gamma = _hyperparameter("gamma", gamma, positive=True)
+        self.gamma = finite_real("gamma", gamma, above=0)
         super().__init__(optimizer)
 
     def lr_at(self, epoch: int) -> float:
@@ -207,8 +265,8 @@ class LinearDecay(LRScheduler):
         start_factor: float = 1.0,
     ) -> None:
         self.total_steps = int_at_least("total_steps", total_steps)
-        self.start_factor = _hyperparameter("start_factor", start_factor, positive=True)
-        self.end_factor = _hyperparameter("end_factor", end_factor)
+        self.start_factor = finite_real("start_factor", start_factor, above=0)
+        self.end_factor = finite_real("end_factor", end_factor, minimum=0)
         super().__init__(optimizer)
 
     def lr_at(self, epoch: int) -> float:

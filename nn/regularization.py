@@ -9,12 +9,12 @@ biases included (as in micrograd); pass a list of Values to choose which.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
 from autograd import Value
 
+from .checks import finite_real
 from .module import Module
 
 __all__ = ["L1", "L2", "l1_penalty", "l2_penalty"]
@@ -33,9 +33,8 @@ def _parameters(params: Module | Iterable[Value]) -> list[Value]:
 
 
 def _alpha(alpha: Any) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha >= 0:
-        raise ValueError(f"the penalty strength alpha must be a number >= 0, got {alpha!r}")
-    return float(alpha)
+    """The penalty strength, a finite number >= 0."""
+    return finite_real("alpha", alpha, minimum=0)
 
 
 def l2_penalty(params: Module | Iterable[Value], alpha: float) -> Value:

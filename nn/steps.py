@@ -11,6 +11,7 @@ backprop that ``Value.backward_steps()`` shows, :class:`autograd.explain.Backwar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -19,7 +20,7 @@ from autograd import Value
 
 from .losses import Loss
 from .module import Module
-from .optim import Optimizer
+from .optim import Optimizer, TrainingDiverged
 from .programs import outputs_to_array
 
 __all__ = ["ScalarStep", "StepResult", "TrainingStep"]
@@ -61,8 +62,22 @@ class TrainingStep:
         return self(X[rows], targets[rows])
 
     def __call__(self, X_batch: np.ndarray, targets: np.ndarray) -> StepResult:
-        """Update the parameters from one batch; return its loss and the model outputs."""
+        """Update the parameters from one batch; return its loss and the model outputs.
+
+        A step changes nothing when it raises: a non-finite loss (:meth:`check_loss`) or
+        update (:meth:`~nn.optim.Optimizer.update`) raises :class:`~nn.optim.TrainingDiverged`
+        before any parameter changes.
+        """
         raise NotImplementedError
+
+    @staticmethod
+    def check_loss(total: float) -> float:
+        """The batch loss, checked to be finite before the update uses its gradients."""
+        if not math.isfinite(total):
+            raise TrainingDiverged(
+                f"the batch loss is {total}: training diverged; nothing was changed"
+            )
+        return total
 
 
 class ScalarStep(TrainingStep):
@@ -79,7 +94,8 @@ class ScalarStep(TrainingStep):
         total = self.loss(outputs, y_batch)
         if self.penalty is not None:
             total = total + self.penalty(model)
+        loss = self.check_loss(total.data)
         self.optimizer.zero_grad()
         total.backward()
-        self.optimizer.step()
-        return total.data, outputs_to_array(outputs)
+        self.optimizer.step()  # all or nothing: a non-finite update raises, changing nothing
+        return loss, outputs_to_array(outputs)

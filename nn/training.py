@@ -9,7 +9,8 @@
 :class:`~nn.steps.TrainingStep` is built (:class:`ScalarStep`, one graph per sample, or
 :class:`CompiledStep`, one compiled program for the batch); the epoch loop calls it on
 every batch and measures; :class:`_StoppingRules` decide when to stop; the
-:class:`History` records it all.
+:class:`History` records it all. Training that diverges (numbers that are no longer
+finite) ends in one :class:`~nn.optim.TrainingDiverged` that says where and why.
 """
 
 from __future__ import annotations
@@ -19,25 +20,34 @@ import numbers
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from autograd import Value, cycle_collector_paused, no_grad
+from autograd import DomainError, Value, cycle_collector_paused, no_grad
 
-from .checks import int_at_least
+from .checks import finite_real, flag, int_at_least
 from .compiled import CompiledStep, NotCompilable, describe
 from .data import check_dataset, train_test_split
 from .losses import Loss, get_loss
 from .metrics import CLASSIFICATION_METRICS, get_metric
 from .module import Module, Perceptron, temporary_mode
-from .optim import SGD, Adam, LRScheduler, Optimizer
+from .optim import SGD, Adam, LRScheduler, Optimizer, TrainingDiverged
 from .programs import ENGINES, check_engine
 from .steps import ScalarStep, StepResult, TrainingStep
 
-__all__ = ["ENGINES", "CompiledStep", "History", "ScalarStep", "evaluate", "fit"]
+__all__ = [
+    "ENGINES",
+    "CompiledStep",
+    "History",
+    "ScalarStep",
+    "TrainingDiverged",
+    "evaluate",
+    "fit",
+]
 
 Penalty = Callable[[Module], Value]
 
@@ -50,9 +60,10 @@ class History:
     ``best_epoch`` is the index (into those lists) of the lowest monitored loss
     (``val_loss`` with validation data, else ``loss``); ``stopped_early`` says whether
     training ended before ``epochs`` and ``stop_reason`` why ('early_stopping',
-    'stop_at_loss' or None). ``seconds`` is the training time. ``engine`` says
-    which engine trained ('compiled' or 'scalar'), ``engine_note`` why or how, and
-    ``compile_seconds`` what compiling cost.
+    'stop_at_loss', 'diverged' (on the History of a :class:`~nn.optim.TrainingDiverged`)
+    or None). ``seconds`` is the training time. ``engine`` says which engine trained
+    ('compiled' or 'scalar'), ``engine_note`` why or how, and ``compile_seconds`` what
+    compiling cost.
     """
 
     def __init__(self) -> None:
@@ -128,12 +139,6 @@ class _Plan:
     engine: str
 
 
-def _real_number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    return float(value)
-
-
 def _output_width(model: Module, X: np.ndarray) -> int:
     """How many numbers the model outputs per sample (one probe, no graph)."""
     with temporary_mode(model, training=False), no_grad():
@@ -167,6 +172,27 @@ def _optimizer(optimizer: Any, model: Module) -> Optimizer:
     return optimizer
 
 
+def _function_or_none(name: str, value: Any) -> Any:
+    """``value`` if it is None or callable, else a TypeError naming the argument."""
+    if value is not None and not callable(value):
+        raise TypeError(
+            f"{name} must be a function or None, not {type(value).__name__}: {value!r:.40}"
+        )
+    return value
+
+
+def _check_seed(seed: Any) -> int | np.random.Generator | None:
+    """fit's ``seed``: None, an int >= 0 or a numpy Generator."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            "seed must be None, an int >= 0 or a numpy Generator, "
+            f"not {type(seed).__name__}: {seed!r:.40}"
+        )
+    return int_at_least("seed", seed, minimum=0)
+
+
 def _check_model(model: Any) -> Module:
     if not isinstance(model, Module):
         raise TypeError(f"fit trains an nn.Module, not {type(model).__name__}")
@@ -191,8 +217,8 @@ def _plan(
     penalty: Penalty | None,
     scheduler: Any,
     predict: Any,
-    shuffle: bool,
-    seed: int | None,
+    shuffle: Any,
+    seed: Any,
     engine: Any,
 ) -> _Plan:
     """Check fit's arguments other than the stopping rules and prepare the data (the
@@ -203,12 +229,19 @@ def _plan(
     if batch_size is not None:
         batch_size = int_at_least("batch_size", batch_size)
     engine = check_engine(engine)
+    shuffle = flag("shuffle", shuffle)
+    seed = _check_seed(seed)
+    penalty = _function_or_none("penalty", penalty)
+    predict = _function_or_none("predict", predict)
     nin = getattr(model, "nin", None)
     X, y = check_dataset(X, y, n_features=nin)
     width = _output_width(model, X)
     X, y, X_val, y_val = _validation_data(validation, X, y, loss_fn, nin, seed)
     targets = loss_fn.check_targets(y, width)
-    val_targets = None if y_val is None else loss_fn.check_targets(y_val, width)
+    val_targets = None
+    if y_val is not None:
+        with _about_validation_data():
+            val_targets = loss_fn.check_targets(y_val, width)
     optimizer = _optimizer(optimizer, model)
     if scheduler is not None and (
         not isinstance(scheduler, LRScheduler) or scheduler.optimizer is not optimizer
@@ -263,6 +296,11 @@ class _Metrics:
     def __init__(self, metrics: Sequence[Any], loss: Loss, y: np.ndarray, predict: Any) -> None:
         if isinstance(metrics, str) or callable(metrics):
             metrics = [metrics]
+        if not isinstance(metrics, Sequence | set):
+            raise TypeError(
+                "metrics must be a list of metric names or functions, "
+                f"not {type(metrics).__name__}: {metrics!r:.40}"
+            )
         self.metrics = [get_metric(m) for m in metrics]
         self.loss = loss
         self.predict = predict
@@ -297,23 +335,33 @@ def _validation_data(
     if validation is None:
         return X, y, None, None
     if isinstance(validation, numbers.Real) and not isinstance(validation, bool):
-        if not 0.0 < validation < 1.0:
-            raise ValueError(f"validation as a fraction must be in (0, 1), got {validation}")
+        fraction = finite_real("validation (a fraction of the data)", validation, above=0, below=1)
         stratify = loss.task == "classification" and y.ndim == 1
-        try:
-            parts = train_test_split(X, y, test_size=validation, seed=seed, stratify=stratify)
-        except ValueError:
-            if not stratify:
-                raise
-            parts = train_test_split(X, y, test_size=validation, seed=seed)
+        with _about_validation_data():
+            try:
+                parts = train_test_split(X, y, test_size=fraction, seed=seed, stratify=stratify)
+            except ValueError:
+                if not stratify:
+                    raise
+                parts = train_test_split(X, y, test_size=fraction, seed=seed)
         X_train, X_val, y_train, y_val = parts
         return X_train, y_train, X_val, y_val
     if isinstance(validation, tuple | list) and len(validation) == 2:
-        X_val, y_val = check_dataset(validation[0], validation[1], n_features=nin)
+        with _about_validation_data():
+            X_val, y_val = check_dataset(*validation, n_features=nin, names=("X_val", "y_val"))
         return X, y, X_val, y_val
     raise TypeError(
         "validation must be a fraction of the training data (e.g. 0.2) or a pair (X_val, y_val)"
     )
+
+
+@contextmanager
+def _about_validation_data() -> Iterator[None]:
+    """Say that a TypeError or ValueError raised in the block is about the validation data."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"validation data: {exc}") from None
 
 
 # ----- building the step ---------------------------------------------------------------------
@@ -376,8 +424,13 @@ class _StoppingRules:
                 "early_stopping (the patience, in epochs)", early_stopping
             )
         if stop_at_loss is not None:
-            stop_at_loss = _real_number("stop_at_loss", stop_at_loss)
-        return cls(early_stopping, _real_number("min_delta", min_delta), restore_best, stop_at_loss)
+            stop_at_loss = finite_real("stop_at_loss", stop_at_loss)
+        return cls(
+            early_stopping,
+            finite_real("min_delta", min_delta, minimum=0),
+            flag("restore_best", restore_best),
+            stop_at_loss,
+        )
 
     @property
     def keeps_checkpoints(self) -> bool:
@@ -412,32 +465,40 @@ class _StoppingRules:
 
 
 # ----- the epoch loop ------------------------------------------------------------------------
+@dataclass
+class _Position:
+    """Where the epoch loop is, for the message of a :class:`TrainingDiverged`."""
+
+    epochs: int
+    batches: int
+    epoch: int = 0  # counted from 1, as the progress bar counts
+    batch: int | None = None  # None between batches (validation, stopping rules)
+
+
 def _run_epochs(
     plan: _Plan, step: TrainingStep, stopping: _StoppingRules, history: History, quiet: bool
 ) -> None:
     """Train epoch after epoch, recording each in ``history``, until the stopping rules
-    or ``plan.epochs`` end it; the progress bar counts steps."""
+    or ``plan.epochs`` end it; the progress bar counts steps. Numbers that stop being
+    finite once training has changed the weights raise :class:`TrainingDiverged`."""
     epochs = plan.epochs
     step.use_data(plan.X, step.encode(plan.targets))
     rng = np.random.default_rng(plan.seed)
     n_batches = 1 if plan.batch_size is None else math.ceil(len(plan.X) / plan.batch_size)
+    position = _Position(epochs, n_batches)
+    updates_before = plan.optimizer.steps
     bar = tqdm(total=epochs * n_batches, disable=quiet, unit="step", dynamic_ncols=True)
     start = time.perf_counter()
     try:
         for epoch in range(epochs):
+            position.epoch, position.batch = epoch + 1, None
             bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
-            logs = _train_one_epoch(plan, step, rng, bar)
-            if plan.X_val is not None:
-                step.sync()  # validation reads the model's Values
-                logs.update(_validation_logs(plan))
-            for name, value in logs.items():
-                history.append(name, value)
-            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
-            if plan.scheduler is not None:
-                plan.scheduler.step()
-            if stopping.keeps_checkpoints:
-                step.sync()  # the checkpoint is the model's Values
-            reason = stopping.after_epoch(epoch, logs, history, plan.model)
+            try:
+                reason = _one_epoch(plan, step, stopping, history, rng, bar, position)
+            except (FloatingPointError, OverflowError, DomainError) as exc:
+                if plan.optimizer.steps == updates_before and not isinstance(exc, TrainingDiverged):
+                    raise  # the weights never changed: the model, data or loss is at fault
+                raise _diverged(exc, plan, history, position) from exc
             if reason is not None:
                 history.stop_reason = reason
                 history.stopped_early = epoch < epochs - 1
@@ -450,16 +511,43 @@ def _run_epochs(
         bar.close()
 
 
+def _one_epoch(
+    plan: _Plan,
+    step: TrainingStep,
+    stopping: _StoppingRules,
+    history: History,
+    rng: np.random.Generator,
+    bar: Any,
+    position: _Position,
+) -> str | None:
+    """Train, validate and record one epoch; return why training stops now, or None."""
+    logs = _train_one_epoch(plan, step, rng, bar, position)
+    position.batch = None
+    if plan.X_val is not None:
+        step.sync()  # validation reads the model's Values
+        logs.update(_validation_logs(plan))
+    for name, value in logs.items():
+        history.append(name, value)
+    bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
+    if plan.scheduler is not None:
+        plan.scheduler.step()
+    if stopping.keeps_checkpoints:
+        step.sync()  # the checkpoint is the model's Values
+    return stopping.after_epoch(position.epoch - 1, logs, history, plan.model)
+
+
 def _train_one_epoch(
     plan: _Plan,
     step: TrainingStep,
     rng: np.random.Generator,
     bar: Any,
+    position: _Position,
 ) -> dict[str, float]:
     """One pass over the training data; the epoch's loss (each batch measured before its
     update, weighted by its size) and metrics on the same outputs."""
     loss_sum, seen, all_outputs, all_rows = 0.0, 0, [], []
-    for rows in _epoch_rows(len(plan.X), plan.batch_size, plan.shuffle, rng):
+    batches = _epoch_rows(len(plan.X), plan.batch_size, plan.shuffle, rng)
+    for position.batch, rows in enumerate(batches, start=1):
         batch_loss, outputs = _run_step(step, rows)
         n = len(outputs)
         loss_sum += batch_loss * n
@@ -473,6 +561,36 @@ def _train_one_epoch(
         y_seen = np.concatenate([plan.y[rows] for rows in all_rows])
         logs.update(plan.measure(np.concatenate(all_outputs), y_seen))
     return logs
+
+
+def _diverged(
+    exc: BaseException, plan: _Plan, history: History, position: _Position
+) -> TrainingDiverged:
+    """The error that ends a diverging fit: where, the losses so far, the cause, what to try.
+
+    The failing step changed nothing (steps and optimizers are all or nothing), so the
+    model keeps the weights it had before it; ``history`` is marked and attached.
+    """
+    history.stopped_early, history.stop_reason = True, "diverged"
+    where = f"epoch {position.epoch}/{position.epochs}"
+    if position.batch is None:
+        where = f"the end of {where} (validation, schedule or stopping rules)"
+    elif position.batches > 1:
+        where += f", batch {position.batch}/{position.batches}"
+    losses = history["loss"][-5:] if "loss" in history else []
+    shown = ", ".join(f"{v:.4g}" for v in losses) if losses else "none (no epoch finished)"
+    largest = float(np.abs(plan.X).max())
+    scale = f" (the inputs reach |x| = {largest:.3g})" if largest > 10 else ""
+    message = (
+        f"training diverged at {where}: numbers stopped being finite.\n"
+        f"  cause: {type(exc).__name__}: {exc}\n"
+        f"  loss of the last epochs: {shown}\n"
+        f"  the model keeps its last finite weights (from before the failing step); "
+        f"exc.history holds the {len(history)} finished epoch(s)\n"
+        f"  try: a lower learning rate (lr is {plan.optimizer.lr:g} now), or inputs scaled "
+        f"to mean 0 and standard deviation 1 with nn.Standardizer{scale}"
+    )
+    return TrainingDiverged(message, epoch=position.epoch, batch=position.batch, history=history)
 
 
 def _validation_logs(plan: _Plan) -> dict[str, float]:
@@ -538,7 +656,8 @@ def fit(
       loss (threshold or argmax) or by ``predict(outputs)``.
     * ``penalty``: ``f(model) -> Value`` added to every step's loss, e.g. ``nn.L2(1e-4)``.
     * ``scheduler``: a learning-rate schedule, stepped after every epoch.
-    * ``quiet=True`` hides the progress bar; ``seed`` fixes shuffling and the split.
+    * ``quiet=True`` hides the progress bar; ``seed`` (an int >= 0 or a numpy Generator)
+      fixes shuffling and the split.
     * ``engine``: 'compiled' (the per-sample graph compiled once to batched numpy, see
       :func:`autograd.compile`), 'scalar' (one graph per sample), or 'auto' (the
       default): compiled where the model allows, else scalar with a RuntimeWarning
@@ -548,6 +667,12 @@ def fit(
 
     An epoch's ``loss`` is the mean of its steps' losses (weighted by batch size), each
     measured before its update, penalty included, as Keras reports it.
+
+    Training that diverges (a loss, gradient or weight that is no longer finite, once
+    the weights have changed) raises :class:`~nn.optim.TrainingDiverged`, naming the
+    epoch and batch, the last epoch losses and the cause, with the History so far as
+    ``exc.history``. The failing step is not applied: the model keeps its last finite
+    weights.
     """
     plan = _plan(
         model, X, y, loss=loss, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
@@ -555,6 +680,7 @@ def fit(
         predict=predict, shuffle=shuffle, seed=seed, engine=engine,
     )  # fmt: skip
     stopping = _StoppingRules.checked(early_stopping, min_delta, restore_best, stop_at_loss)
+    quiet = flag("quiet", quiet)
     history = History()
     history.monitor = "val_loss" if plan.X_val is not None else "loss"
     with temporary_mode(plan.model, training=True):

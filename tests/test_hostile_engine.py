@@ -33,8 +33,11 @@ def _ops():
     return [op for op in ops.table() if op.builtin]
 
 
+EXTREME_OPERANDS = st.sampled_from(EXTREMES)
+
+
 @st.composite
-def op_and_operands(draw, operands=st.sampled_from(EXTREMES)):
+def op_and_operands(draw, operands=EXTREME_OPERANDS):
     op = draw(st.sampled_from(_ops()))
     if op.param_names:
         op = op.bind(draw(st.sampled_from(PARAMS[op.name])))

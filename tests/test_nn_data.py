@@ -272,7 +272,7 @@ def test_add_noise_scale_and_seed():
     assert noisy.shape == X.shape and abs(noisy.std() - 0.5) < 0.02
     assert np.array_equal(noisy, add_noise(X, scale=0.5, seed=0))
     assert (X == 0.0).all()  # the input is not modified
-    with pytest.raises(ValueError, match="scale must be a number >= 0"):
+    with pytest.raises(ValueError, match="scale must be a finite number >= 0"):
         add_noise(X, scale=-1)
 
 
