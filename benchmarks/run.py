@@ -1,13 +1,19 @@
-"""Benchmarks: chainrule (scalar engine and compiled path) against micrograd, PyTorch and numpy.
+"""Benchmarks of the compiled path as users run it: nn.fit beside PyTorch and numpy.
 
-    python benchmarks/run.py            # everything that is installed, a few minutes
-    python benchmarks/run.py --quick    # fewer repeats
-    python benchmarks/run.py --only W1 W2
+    python benchmarks/run.py            # W1 and W4, a minute or two
+    python benchmarks/run.py --quick    # fewer rounds
+    python benchmarks/run.py --only W1
 
-Optional anchors: ``pip install micrograd==0.1.0`` and ``pip install torch==2.13.0``.
-All engines run in this one process, interleaved round by round, each with one math
-thread, after a ``gc.collect()`` so one engine's garbage is not timed against another.
-Medians are printed, with ratios measured in this same run. A benchmark, not a test.
+Each workload (benchmarks/workloads.py) is trained three ways from the same initial
+weights, on the same batches in the same order, with the same updates: one ``nn.fit``
+call on an ``nn.MLP`` (``engine="auto"``, so compiled; the call is timed whole, compiling
+included: that is what a user pays), a PyTorch eager loop and a hand-written numpy loop.
+All run in this one process, one math thread each, after a warm-up call, in interleaved
+rounds (A B C A B C ...); medians are printed with ratios from this same run, and the
+final losses of the three must agree. Step-level figures of nn's internal compiled step
+follow, labelled as such. PyTorch is optional (``pip install torch``). The pure-Python
+engines (scalar engine, micrograd) are measured by benchmarks/scalar.py. A benchmark,
+not a test.
 """
 
 from __future__ import annotations
@@ -15,265 +21,224 @@ from __future__ import annotations
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+    os.environ[_var] = "1"  # before numpy is imported: one math thread for everyone
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
-import tracemalloc  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
 
+import numpy as np  # noqa: E402
 import workloads as w  # noqa: E402
 
+AGREE = 1e-12  # final losses of the three engines, absolute
 
-def available(module: str) -> bool:
+
+@dataclass
+class Candidate:
+    """One way to run a workload: ``prepare()`` (untimed) returns what ``run`` takes;
+    ``run`` trains and returns the final loss. ``steps`` divides a run's time."""
+
+    name: str
+    prepare: Callable[[], Any]
+    run: Callable[[Any], float]
+    steps: int
+
+
+def torch_available() -> bool:
     try:
-        __import__(module)
+        import torch
     except ImportError:
         return False
+    torch.set_num_threads(1)
     return True
 
 
-def timed(fn: Callable[[], Any]) -> float:
+def timed(candidate: Candidate) -> tuple[float, float]:
+    """(seconds, final loss) of one run, after a gc.collect() outside the timing."""
+    state = candidate.prepare()
     gc.collect()
     start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    loss = candidate.run(state)
+    return time.perf_counter() - start, loss
 
 
 def interleaved(
-    candidates: dict[str, Callable[[int], Any]],
-    rounds: int,
-    block_seconds: float = 0.02,
-    min_block: int = 1,
-) -> dict[str, float]:
-    """Median seconds per call of each candidate, run A B C A B C ...
-
-    Each round times a block of consecutive calls (at least ``min_block``, and about
-    ``block_seconds`` for fast candidates), as a training loop makes them: each engine
-    pays for the garbage collection its own graphs cause, and a single call's cold
-    caches after ``gc.collect()`` do not dominate a fast candidate's figure.
-    """
-    repeats = {}
-    for name, fn in candidates.items():
-        once = timed(lambda fn=fn: fn(0))
-        repeats[name] = max(min_block, min(200, int(block_seconds / max(once, 1e-9))))
-    times: dict[str, list[float]] = {name: [] for name in candidates}
-    for r in range(rounds):
-        for name, fn in candidates.items():
-            n = repeats[name]
-            block = timed(lambda fn=fn, r=r, n=n: [fn(r) for _ in range(n)])
-            times[name].append(block / n)
-    return {name: statistics.median(ts) for name, ts in times.items()}
-
-
-def in_big_stack(fn: Callable[[], Any]) -> Any:
-    """Run fn in a thread with a large stack (micrograd's recursive sort needs it)."""
-    result: list[Any] = []
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(10**6)
-    threading.stack_size(1024 * 1024 * 1024)
-    thread = threading.Thread(target=lambda: result.append(fn()))
-    thread.start()
-    thread.join()
-    threading.stack_size(0)
-    sys.setrecursionlimit(old_limit)
-    return result[0]
+    candidates: list[Candidate], rounds: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median seconds per step of each candidate over ``rounds`` rounds of A B C ...,
+    after one warm-up run each (imports, first-call costs); and the warm-up's final losses."""
+    finals = {c.name: timed(c)[1] for c in candidates}
+    times: dict[str, list[float]] = {c.name: [] for c in candidates}
+    for _ in range(rounds):
+        for candidate in candidates:
+            times[candidate.name].append(timed(candidate)[0] / candidate.steps)
+    return {name: statistics.median(ts) for name, ts in times.items()}, finals
 
 
 def fmt_time(seconds: float) -> str:
     if seconds >= 1:
         return f"{seconds:.2f} s"
     if seconds >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
+        return f"{seconds * 1e3:.2f} ms"
     return f"{seconds * 1e6:.0f} µs"
 
 
-def table(title: str, rows: list[tuple[str, str, str]]) -> None:
-    print(f"\n{title}")
-    width = max(len(r[0]) for r in rows)
-    for name, value, note in rows:
-        print(f"  {name:<{width}}  {value:>12}  {note}")
+def ratio(ours: float, theirs: float, name: str) -> str:
+    """'0.52x the time of PyTorch eager (1.9x faster)', time ratio from this run."""
+    r = ours / theirs
+    how = f"{1 / r:.2f}x faster" if r < 1 else f"{r:.2f}x slower"
+    return f"{r:.2f}x the time of {name} ({how})"
 
 
-def ratio_notes(medians: dict[str, float], anchors: list[str], subject: str) -> list[str]:
-    """'12x faster than micrograd', '2.1x slower than numpy' (anchor time / our time)."""
-    notes = []
-    for anchor in anchors:
-        if anchor in medians and subject in medians and anchor != subject:
-            ratio = medians[anchor] / medians[subject]
-            if ratio >= 1:
-                notes.append(f"{ratio:.3g}x faster than {anchor}")
-            else:
-                notes.append(f"{1 / ratio:.3g}x slower than {anchor}")
-    return notes
+# ----- the workloads -------------------------------------------------------------------------
+@dataclass
+class Workload:
+    name: str
+    title: str
+    unit: str  # "step" or "epoch"
+    steps: int  # in one run
+    data: Callable[[], tuple[np.ndarray, np.ndarray]]
+    weights: Callable[[], w.Weights]
+    fit: Callable[[Any, np.ndarray, np.ndarray], Any]
+    numpy_loop: Callable[..., list[float]]
+    torch_loop: Callable[..., list[float]]
+    moons: bool
 
 
-# ----- W1 -------------------------------------------------------------------------------
-def bench_moons(rounds: int, engines: set[str]) -> dict[str, float]:
-    X, y = w.moons_data()
-    weights = w.initial_weights(w.MOONS_SIZES, seed=0, scale_by_fan_in=False)
-    steps: dict[str, Callable[[int], Any]] = {
-        "chainrule scalar": w.chainrule_moons_step("scalar", w.chainrule_mlp(weights), X, y),
-        "chainrule compiled": w.chainrule_moons_step("compiled", w.chainrule_mlp(weights), X, y),
-        "numpy by hand": w.numpy_moons_step(weights, X, y),
-    }
-    if "micrograd" in engines:
-        steps["micrograd 0.1.0"] = w.micrograd_moons_step(w.micrograd_mlp(weights), X, y)
-    if "torch" in engines:
-        steps["PyTorch eager"] = w.torch_moons_step(weights, X, y)
-    first = {name: step(0) for name, step in steps.items()}  # warm-up, and a check
-    spread = max(first.values()) - min(first.values())
-    medians = interleaved(
-        {k: (lambda r, s=s: s(r + 1)) for k, s in steps.items()}, rounds, min_block=3
+WORKLOADS = {
+    "W1": Workload(
+        "W1", f"W1 moons: MLP(2,[16,16,1]), 100 samples, hinge + L2({w.MOONS_L2:g}), SGD lr "
+        f"{w.MOONS_LR:g}, one fit call of {w.MOONS_EPOCHS} full-batch epochs",
+        "step", w.MOONS_EPOCHS, w.moons_data, w.moons_weights, w.fit_moons,
+        w.numpy_moons, w.torch_moons, moons=True,
+    ),
+    "W4": Workload(
+        "W4", f"W4 digits: MLP(64,[32,10]), 1,797 samples, cross-entropy, SGD lr "
+        f"{w.DIGITS_LR:g}, batch {w.DIGITS_BATCH}, one fit call of {w.DIGITS_EPOCHS} epochs",
+        "epoch", w.DIGITS_EPOCHS, w.digits_data, w.digits_weights, w.fit_digits,
+        w.numpy_digits, w.torch_digits, moons=False,
+    ),
+}  # fmt: skip
+
+
+def candidates(work: Workload, with_torch: bool) -> tuple[list[Candidate], dict[str, Any]]:
+    """nn.fit, PyTorch and numpy for ``work``; and what the fit calls reported."""
+    X, y = work.data()
+    weights = work.weights()
+    report: dict[str, Any] = {"compile": []}
+
+    def run_fit(model: Any) -> float:
+        history = work.fit(model, X, y)
+        report["engine"] = history.engine
+        report["compile"].append(history.compile_seconds)
+        return history["loss"][-1]
+
+    found = [
+        Candidate("nn.fit", lambda: w.nn_mlp(weights), run_fit, work.steps),
+        Candidate("numpy by hand", lambda: None, lambda _: work.numpy_loop(weights, X, y)[-1],
+                  work.steps),
+    ]  # fmt: skip
+    if with_torch:
+        found.insert(1, Candidate(
+            "PyTorch eager", lambda: None, lambda _: work.torch_loop(weights, X, y)[-1],
+            work.steps,
+        ))  # fmt: skip
+    return found, report
+
+
+def step_candidate(work: Workload) -> Candidate:
+    """nn's internal compiled step (nn.compiled.CompiledStep) called directly on the
+    workload's batches, compiled beforehand: no fit loop, no compiling in the timing."""
+    X, y = work.data()
+    weights = work.weights()
+    batches = [slice(None)] if work.moons else w.digits_batches(len(X))
+
+    def train(prepared: tuple) -> float:
+        step, targets = prepared
+        for _ in range(work.steps):
+            losses = [step(X[rows], targets[rows])[0] for rows in batches]
+        return losses[-1]
+
+    return Candidate(
+        f"CompiledStep, per {work.unit}",
+        lambda: w.compiled_step(w.nn_mlp(weights), X, y, moons=work.moons),
+        train,
+        work.steps,
     )
-    rows = []
+
+
+def bench(work: Workload, rounds: int, with_torch: bool) -> bool:
+    """Print the workload's table; return whether the final losses agree."""
+    found, report = candidates(work, with_torch)
+    medians, finals = interleaved(found, rounds)
+    print(f"\n{work.title}")
+    fit = medians["nn.fit"]
     for name, seconds in medians.items():
-        notes = ratio_notes(medians, ["micrograd 0.1.0", "PyTorch eager", "numpy by hand"], name)
-        rows.append((name, fmt_time(seconds), ", ".join(n for n in notes if "1.0x vs" not in n)))
-    table(
-        f"W1 moons step (MLP(2,[16,16,1]), 100 samples); first losses agree to {spread:.1e}", rows
+        note = ""
+        if name == "nn.fit":
+            compiling = fmt_time(statistics.median(report["compile"]))
+            note = f'engine="auto" -> {report["engine"]}; {fmt_time(seconds * work.steps)} per '
+            note += f"call, compiling included ({compiling})"
+        print(f"  {name:<14} {fmt_time(seconds):>9} per {work.unit}   {note}".rstrip())
+    for name in medians:
+        if name != "nn.fit":
+            print(f"  nn.fit: {ratio(fit, medians[name], name)}")
+    spread = max(finals.values()) - min(finals.values())
+    shown = ", ".join(f"{name} {loss:.15g}" for name, loss in finals.items())
+    ok = spread <= AGREE
+    verdict = "agree" if ok else f"DISAGREE (more than {AGREE:g})"
+    print(f"  final losses: {shown}; max difference {spread:.2g}: {verdict}")
+    return ok
+
+
+def bench_steps(works: list[Workload], rounds: int) -> None:
+    """nn's compiled training step alone, labelled as the internal figure it is."""
+    print(
+        "\nStep-level internal figures (not what users run): nn.compiled.CompiledStep "
+        "called directly through prepare/encode/__call__, compiled beforehand, no fit loop"
     )
-    return medians
-
-
-# ----- W2, W3 ----------------------------------------------------------------------------
-def bench_random_graph(n: int, rounds: int, engines: set[str]) -> dict[str, float]:
-    from autograd import Value
-
-    leaves, recipe = w.random_recipe(n)
-    candidates: dict[str, Callable[[], Any]] = {
-        "chainrule": lambda: w.random_graph(Value, leaves, recipe).backward(),
-    }
-    if "micrograd" in engines:
-        mg = w.micrograd_value()
-        candidates["micrograd 0.1.0"] = lambda: in_big_stack(
-            lambda: w.random_graph(mg, leaves, recipe).backward()
-        )
-    medians = interleaved({k: (lambda r, f=f: f()) for k, f in candidates.items()}, rounds)
-    per_node = {k: v / n for k, v in medians.items()}
-    memory = {k: bytes_per_node(cls, leaves, recipe) for k, cls in graph_classes(engines).items()}
-    rows = []
-    for name, seconds in per_node.items():
-        notes = ratio_notes(per_node, ["micrograd 0.1.0"], name)
-        mem = memory.get(name)
-        notes.append(f"{mem:.0f} bytes/node" if mem else "")
-        rows.append((name, f"{seconds * 1e6:.2f} µs/node", ", ".join(x for x in notes if x)))
-    table(f"W2 random graph, {n:,} nodes, build + backward", rows)
-    return per_node
-
-
-def graph_classes(engines: set[str]) -> dict[str, type]:
-    from autograd import Value
-
-    classes = {"chainrule": Value}
-    if "micrograd" in engines:
-        classes["micrograd 0.1.0"] = w.micrograd_value()
-    return classes
-
-
-def bytes_per_node(value_cls: type, leaves: list[float], recipe: list) -> float:
-    """Memory held by the built graph per node (the graph alone; recipe excluded)."""
-    gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    root = w.random_graph(value_cls, leaves, recipe)
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    del root
-    gc.collect()
-    return (after - before) / (len(leaves) + len(recipe))
-
-
-def bench_deep_chain(engines: set[str]) -> None:
-    from autograd import Value
-
-    rows = []
-    x, y = w.deep_chain(Value, 1_000_000)
-    seconds = timed(y.backward)
-    rows.append(("chainrule", "1,000,000", f"backward {fmt_time(seconds)}, x.grad = {x.grad:.3g}"))
-    del x, y
-    if "micrograd" in engines:
-        mg = w.micrograd_value()
-        deepest = 0
-        for depth in range(300, 400, 10):
-            try:
-                _, out = w.deep_chain(mg, depth)
-                out.backward()
-                deepest = depth
-            except RecursionError:
-                break
-        rows.append(("micrograd 0.1.0", f"{deepest}", "RecursionError just above"))
-    table("W3 deep chain, default recursion limit: deepest that works", rows)
-
-
-# ----- W4 -------------------------------------------------------------------------------
-def bench_digits(rounds: int, engines: set[str], slow_batches: int) -> dict[str, float]:
-    X, y = w.digits_data()
-    weights = w.initial_weights(w.DIGITS_SIZES, seed=0, scale_by_fan_in=True)
-    n_batches = len(w.digits_batches(len(X)))
-    fast: dict[str, Callable[..., Any]] = {
-        "chainrule compiled": w.chainrule_digits_epoch("compiled", w.chainrule_mlp(weights), X, y),
-        "numpy by hand": w.numpy_digits_epoch(weights, X, y),
-    }
-    if "torch" in engines:
-        fast["PyTorch eager"] = w.torch_digits_epoch(weights, X, y)
-    for epoch in fast.values():
-        epoch()  # warm-up
-    medians = interleaved({k: (lambda r, f=f: f()) for k, f in fast.items()}, rounds)
-    slow: dict[str, Callable[..., Any]] = {
-        "chainrule scalar": w.chainrule_digits_epoch("scalar", w.chainrule_mlp(weights), X, y),
-    }
-    if "micrograd" in engines:
-        slow["micrograd 0.1.0"] = w.micrograd_digits_epoch(w.micrograd_mlp(weights), X, y)
-    for name, epoch in slow.items():
-        medians[name] = timed(lambda e=epoch: e(slow_batches)) * n_batches / slow_batches
-    rows = []
-    for name, seconds in medians.items():
-        notes = ratio_notes(medians, ["micrograd 0.1.0", "PyTorch eager", "numpy by hand"], name)
-        if name in slow:
-            notes.insert(0, f"(from {slow_batches} of {n_batches} batches)")
-        rows.append((name, fmt_time(seconds), ", ".join(notes)))
-    table("W4 digits epoch (MLP(64,[32,10]), 1,797 samples, batch 32)", rows)
-    return medians
+    try:
+        steps = [step_candidate(work) for work in works]
+        medians, _ = interleaved(steps, rounds)
+    except (ImportError, AttributeError, TypeError) as exc:
+        print(f"  skipped: nn's internal step API changed ({exc})")
+        return
+    for work, candidate in zip(works, steps):
+        print(f"  {work.name} {candidate.name:<24} {fmt_time(medians[candidate.name]):>9}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller graphs")
-    parser.add_argument("--only", nargs="*", default=["W1", "W2", "W3", "W4"])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), default=sorted(WORKLOADS))
     args = parser.parse_args(argv)
-    engines = {name for name in ("micrograd", "torch") if available(name)}
-    if "torch" in engines:
+    with_torch = torch_available()
+    rounds = 3 if args.quick else 11
+    versions = [f"python {sys.version.split()[0]}", f"numpy {np.__version__}"]
+    if with_torch:
         import torch
 
-        torch.set_num_threads(1)
-    missing = {"micrograd", "torch"} - engines
-    print(f"python {sys.version.split()[0]}; anchors: {', '.join(sorted(engines)) or 'none'}")
-    if missing:
-        print(f"not installed (skipped): {', '.join(sorted(missing))}")
-    rounds = 3 if args.quick else 7
-    if "W1" in args.only:
-        bench_moons(rounds, engines)
-    if "W2" in args.only:
-        bench_random_graph(20_000 if args.quick else 100_000, 3 if args.quick else 5, engines)
-    if "W3" in args.only:
-        bench_deep_chain(engines)
-    if "W4" in args.only:
-        bench_digits(rounds, engines, slow_batches=2 if args.quick else 4)
+        versions.append(f"torch {torch.__version__}")
+    print(f"{', '.join(versions)}; one math thread each; medians of {rounds} interleaved rounds")
+    if not with_torch:
+        print("PyTorch is not installed: its rows are skipped (pip install torch)")
+    works = [WORKLOADS[name] for name in args.only]
+    agree = [bench(work, rounds, with_torch) for work in works]
+    bench_steps(works, rounds)
     print(
-        "\nReproduce: pip install micrograd==0.1.0 torch==2.13.0 (optional anchors), then "
-        "python benchmarks/run.py. Medians of interleaved rounds, one math thread each; "
-        "ratios are anchor time / chainrule time from this same run."
+        "\nTimes are wall-clock medians per step (W1) or epoch (W4) of whole runs; a ratio "
+        "is nn.fit's time over the other's, from this same run."
     )
-    return 0
+    return 0 if all(agree) else 1
 
 
 if __name__ == "__main__":

@@ -1,15 +1,18 @@
-"""The benchmark workloads, one function per engine, as defined in the anchor figures.
+"""The benchmark workloads: data, initial weights, and each engine's training loop.
 
-W1 moons step: micrograd's demo. make_moons(100, noise=0.1), labels ±1, MLP(2,[16,16,1]),
-    loss = mean(relu(1 - y*score)) + 1e-4 * sum(p*p), full batch, SGD with
-    lr = 1.0 - 0.9*k/100; one step = forward + backward + update.
+W1 moons: make_moons(100, noise=0.1, seed=0), labels ±1, MLP(2,[16,16,1]) (relu hidden,
+    linear output), weights U(-1, 1), zero biases; loss = mean(relu(1 - y*score)) +
+    1e-4 * sum(p*p) over every parameter; full-batch SGD, lr 0.5 constant, 100 epochs.
 W2 random graph: a seeded random DAG of N scalar nodes (100 leaves; add, mul, tanh, exp,
     relu; parents drawn from earlier nodes), build + backward, µs per node.
 W3 deep chain: x -> tanh(0.5*x + 0.1) repeated D times; backward must succeed.
-W4 digits epoch: 8x8 digits (1,797 samples, features / 16), MLP(64,[32,10]), softmax
-    cross-entropy, mini-batch SGD with batch 32, lr 0.1, weights U(-1,1)/sqrt(fan_in).
+W4 digits: 8x8 digits (1,797 samples, features / 16), MLP(64,[32,10]), softmax
+    cross-entropy (batch mean), SGD lr 0.1 on batches of 32 in data order (the last has
+    5 samples), weights U(-1, 1)/sqrt(fan_in), zero biases; 5 epochs.
 
-Every engine gets the same data, the same initial weights and the same updates.
+``benchmarks/run.py`` trains W1 and W4 with ``nn.fit`` beside PyTorch and numpy loops that
+do the same updates from the same weights on the same batches; ``benchmarks/scalar.py``
+runs the pure-Python engines on all four, one process each.
 """
 
 from __future__ import annotations
@@ -25,8 +28,12 @@ import numpy as np
 from nn.datasets import load_digits, make_moons
 
 MOONS_SIZES = [2, 16, 16, 1]
+MOONS_EPOCHS, MOONS_LR, MOONS_L2 = 100, 0.5, 1e-4
 DIGITS_SIZES = [64, 32, 10]
 DIGITS_BATCH = 32
+DIGITS_EPOCHS, DIGITS_LR = 5, 0.1
+
+Weights = list[tuple[np.ndarray, np.ndarray]]  # [(W (nout, nin), b (nout,))] per layer
 
 
 def moons_data() -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +46,7 @@ def digits_data() -> tuple[np.ndarray, np.ndarray]:
     return X / 16.0, y.astype(int)
 
 
-def initial_weights(sizes: list[int], seed: int, scale_by_fan_in: bool) -> list[tuple]:
+def initial_weights(sizes: list[int], seed: int, scale_by_fan_in: bool) -> Weights:
     """[(W (nout, nin), b (nout,))] per layer: U(-1, 1), optionally / sqrt(fan_in)."""
     rng = np.random.default_rng(seed)
     layers = []
@@ -49,12 +56,15 @@ def initial_weights(sizes: list[int], seed: int, scale_by_fan_in: bool) -> list[
     return layers
 
 
-def digits_batches(n: int, epoch_seed: int = 0) -> list[np.ndarray]:
-    order = np.random.default_rng(epoch_seed).permutation(n)
-    return [order[i : i + DIGITS_BATCH] for i in range(0, n, DIGITS_BATCH)]
+def moons_weights() -> Weights:
+    return initial_weights(MOONS_SIZES, seed=0, scale_by_fan_in=False)
 
 
-def _set_weights(model: Any, weights: list[tuple]) -> Any:
+def digits_weights() -> Weights:
+    return initial_weights(DIGITS_SIZES, seed=0, scale_by_fan_in=True)
+
+
+def _set_weights(model: Any, weights: Weights) -> Any:
     """Give a micrograd-shaped MLP (layers.neurons.w/b, as both libraries have) these weights."""
     for layer, (w, b) in zip(model.layers, weights):
         for neuron, row, bias in zip(layer.neurons, w, b):
@@ -64,67 +74,186 @@ def _set_weights(model: Any, weights: list[tuple]) -> Any:
     return model
 
 
-# ----- chainrule ---------------------------------------------------------------------------
-def chainrule_mlp(weights: list[tuple], activation: str = "relu") -> Any:
-    from nn import MLP
+def digits_batches(n: int) -> list[slice]:
+    """W4's batches: in data order, DIGITS_BATCH rows each (the last one shorter)."""
+    return [slice(i, min(i + DIGITS_BATCH, n)) for i in range(0, n, DIGITS_BATCH)]
+
+
+def epoch_loss(batch_losses: list[float], sizes: list[int]) -> float:
+    """An epoch's loss as nn.fit reports it: batch losses weighted by batch size."""
+    return sum(loss * size for loss, size in zip(batch_losses, sizes)) / sum(sizes)
+
+
+# ----- nn.fit, as users train --------------------------------------------------------------
+def nn_mlp(weights: Weights) -> Any:
+    """An nn.MLP (relu hidden layers, linear output) holding these weights."""
+    import nn
 
     sizes = [weights[0][0].shape[1]] + [w.shape[0] for w, _ in weights]
-    model = MLP(sizes[0], sizes[1:], activation=activation)
-    return _set_weights(model, weights)
+    return _set_weights(nn.MLP(sizes[0], sizes[1:]), weights)
 
 
-def _nn_step(engine: str, model: Any, loss: Any, lr: float, penalty: Any, X, y) -> Any:
-    """nn.fit's own step function for ``engine`` ('scalar' or 'compiled')."""
+def fit_moons(model: Any, X: np.ndarray, y: np.ndarray) -> Any:
+    """W1 as one nn.fit call; returns its History."""
+    import nn
+
+    return nn.fit(
+        model, X, y, loss="hinge", penalty=nn.L2(MOONS_L2),
+        optimizer=nn.SGD(model.parameters(), lr=MOONS_LR), epochs=MOONS_EPOCHS,
+        shuffle=False, quiet=True, engine="auto",
+    )  # fmt: skip
+
+
+def fit_digits(model: Any, X: np.ndarray, y: np.ndarray) -> Any:
+    """W4 as one nn.fit call; returns its History."""
+    import nn
+
+    return nn.fit(
+        model, X, y, loss="cross_entropy", optimizer=nn.SGD(model.parameters(), lr=DIGITS_LR),
+        epochs=DIGITS_EPOCHS, batch_size=DIGITS_BATCH, shuffle=False, quiet=True, engine="auto",
+    )  # fmt: skip
+
+
+def compiled_step(model: Any, X: np.ndarray, y: np.ndarray, moons: bool) -> Callable:
+    """nn's internal compiled training step for W1 or W4, compiled and ready:
+    ``step(X_batch, targets_batch) -> (loss, outputs)``, and the encoded targets."""
     import nn
     from nn.compiled import CompiledStep
-    from nn.training import ScalarStep
 
-    optimizer = nn.SGD(model.parameters(), lr=lr)
-    if engine == "scalar":
-        step = ScalarStep(model, loss, optimizer, penalty)
-    else:
-        step = CompiledStep(model, loss, optimizer, penalty)
-        width = 1 if loss.task != "classification" or isinstance(loss, nn.HingeLoss) else 10
-        step.prepare(X, loss.check_targets(y, width), width)
-    return step, optimizer
+    loss = nn.HingeLoss() if moons else nn.CrossEntropyLoss()
+    lr, penalty = (MOONS_LR, nn.L2(MOONS_L2)) if moons else (DIGITS_LR, None)
+    width = 1 if moons else 10
+    step = CompiledStep(model, loss, nn.SGD(model.parameters(), lr=lr), penalty)
+    targets = loss.check_targets(y, width)
+    step.prepare(X, targets, width)
+    return step, step.encode(targets)
 
 
-def chainrule_moons_step(engine: str, model: Any, X: np.ndarray, y: np.ndarray) -> Callable:
-    """W1 through nn.fit's step: hinge loss (mean of relu(1 - y*score)) + L2(1e-4), SGD."""
-    import nn
-    from nn.training import _run_step
-
-    loss = nn.HingeLoss()
-    step, optimizer = _nn_step(engine, model, loss, 1.0, nn.L2(1e-4), X, y)
-    targets = step.encode(loss.check_targets(y, 1))
-
-    def run(k: int) -> float:
-        optimizer.lr = 1.0 - 0.9 * k / 100
-        return _run_step(step, X, targets)[0]
-
-    return run
+# ----- hand-written numpy ------------------------------------------------------------------
+def _relu_mlp_forward(layers: list, x: np.ndarray) -> tuple[list, np.ndarray]:
+    """Pre-activations of the hidden layers (for backward) and the linear output."""
+    pre, h = [], x
+    for w, b in layers[:-1]:
+        pre.append(h @ w.T + b)
+        h = np.maximum(pre[-1], 0)
+    w, b = layers[-1]
+    return pre, h @ w.T + b
 
 
-def chainrule_digits_epoch(engine: str, model: Any, X: np.ndarray, y: np.ndarray) -> Callable:
-    """W4 through nn.fit's step: softmax cross-entropy, SGD lr 0.1, batches of 32."""
-    import nn
-    from nn.training import _run_step
-
-    loss_fn = nn.CrossEntropyLoss()
-    step, _ = _nn_step(engine, model, loss_fn, 0.1, None, X, y)
-    targets = step.encode(loss_fn.check_targets(y, 10))
-
-    def epoch(max_batches: int | None = None) -> float:
-        loss = 0.0
-        for i, idx in enumerate(digits_batches(len(X))):
-            if max_batches is not None and i >= max_batches:
-                break
-            loss = _run_step(step, X[idx], targets[idx])[0]
-        return loss
-
-    return epoch
+def _relu_mlp_backward(layers: list, x: np.ndarray, pre: list, dout: np.ndarray) -> list:
+    """Gradients [(dW, db)] per layer, given d loss / d output."""
+    grads = []
+    for i in range(len(layers) - 1, -1, -1):
+        h = np.maximum(pre[i - 1], 0) if i else x
+        grads.append((dout.T @ h, dout.sum(0)))
+        if i:
+            dout = (dout @ layers[i][0]) * (pre[i - 1] > 0)
+    return grads[::-1]
 
 
+def numpy_moons(weights: Weights, X: np.ndarray, y: np.ndarray) -> list[float]:
+    """W1 by hand in numpy; the loss of every epoch (before its update)."""
+    layers = [(w.copy(), b.copy()) for w, b in weights]
+    n, losses = len(X), []
+    for _ in range(MOONS_EPOCHS):
+        pre, out = _relu_mlp_forward(layers, X)
+        margin = 1 - y * out[:, 0]
+        penalty = MOONS_L2 * sum((w * w).sum() + (b * b).sum() for w, b in layers)
+        losses.append(float(np.maximum(margin, 0).mean() + penalty))
+        dout = np.where(margin > 0, -y, 0.0)[:, None] / n
+        for (w, b), (gw, gb) in zip(layers, _relu_mlp_backward(layers, X, pre, dout)):
+            w -= MOONS_LR * (gw + 2 * MOONS_L2 * w)
+            b -= MOONS_LR * (gb + 2 * MOONS_L2 * b)
+    return losses
+
+
+def numpy_digits(weights: Weights, X: np.ndarray, y: np.ndarray) -> list[float]:
+    """W4 by hand in numpy; the loss of every epoch (as nn.fit reports it)."""
+    layers = [(w.copy(), b.copy()) for w, b in weights]
+    onehot = np.eye(DIGITS_SIZES[-1])[y]
+    batches = digits_batches(len(X))
+    sizes = [b.stop - b.start for b in batches]
+    losses = []
+    for _ in range(DIGITS_EPOCHS):
+        batch_losses = []
+        for rows in batches:
+            xb, tb = X[rows], onehot[rows]
+            pre, logits = _relu_mlp_forward(layers, xb)
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            batch_losses.append(float(-(tb * logp).sum(axis=1).mean()))
+            dout = (np.exp(logp) - tb) / len(xb)
+            for (w, b), (gw, gb) in zip(layers, _relu_mlp_backward(layers, xb, pre, dout)):
+                w -= DIGITS_LR * gw
+                b -= DIGITS_LR * gb
+        losses.append(epoch_loss(batch_losses, sizes))
+    return losses
+
+
+# ----- PyTorch tensors (eager) -------------------------------------------------------------
+def _torch_params(weights: Weights) -> list:
+    import torch
+
+    return [torch.tensor(a, requires_grad=True) for w, b in weights for a in (w, b)]
+
+
+def _torch_mlp(params: list, x: Any) -> Any:
+    import torch
+
+    for i in range(0, len(params), 2):
+        x = x @ params[i].T + params[i + 1]
+        if i < len(params) - 2:
+            x = torch.relu(x)
+    return x
+
+
+def _torch_sgd(params: list, lr: float) -> None:
+    import torch
+
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+            p.grad = None
+
+
+def torch_moons(weights: Weights, X: np.ndarray, y: np.ndarray) -> list[float]:
+    """W1 with PyTorch eager tensors (float64); the loss of every epoch."""
+    import torch
+
+    params = _torch_params(weights)
+    xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    losses = []
+    for _ in range(MOONS_EPOCHS):
+        score = _torch_mlp(params, xt)[:, 0]
+        penalty = MOONS_L2 * sum((p * p).sum() for p in params)
+        loss = torch.relu(1 - yt * score).mean() + penalty
+        loss.backward()
+        _torch_sgd(params, MOONS_LR)
+        losses.append(loss.item())
+    return losses
+
+
+def torch_digits(weights: Weights, X: np.ndarray, y: np.ndarray) -> list[float]:
+    """W4 with PyTorch eager tensors (float64); the loss of every epoch."""
+    import torch
+
+    params = _torch_params(weights)
+    xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    batches = digits_batches(len(X))
+    sizes = [b.stop - b.start for b in batches]
+    losses = []
+    for _ in range(DIGITS_EPOCHS):
+        batch_losses = []
+        for rows in batches:
+            loss = torch.nn.functional.cross_entropy(_torch_mlp(params, xt[rows]), yt[rows])
+            loss.backward()
+            _torch_sgd(params, DIGITS_LR)
+            batch_losses.append(loss.item())
+        losses.append(epoch_loss(batch_losses, sizes))
+    return losses
+
+
+# ----- W2, W3: graphs for the pure-Python engines (benchmarks/scalar.py) ---------------------
 def random_recipe(n: int, seed: int = 0) -> tuple[list[float], list[tuple[int, int]]]:
     """W2's graph as a recipe, drawn once so the timed part is only the engine's work.
 
@@ -206,64 +335,8 @@ def micrograd_value() -> type:
     return Value
 
 
-def micrograd_mlp(weights: list[tuple]) -> Any:
-    from micrograd.nn import MLP
-
-    sizes = [weights[0][0].shape[1]] + [w.shape[0] for w, _ in weights]
-    model = MLP(sizes[0], sizes[1:])
-    return _set_weights(model, weights)
-
-
-def micrograd_moons_step(model: Any, X: np.ndarray, y: np.ndarray) -> Callable[[int], float]:
-    from micrograd.engine import Value
-
-    rows = X.tolist()
-    labels = y.tolist()
-
-    def step(k: int) -> float:
-        inputs = [list(map(Value, row)) for row in rows]
-        scores = list(map(model, inputs))
-        losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        reg = 1e-4 * sum(p * p for p in model.parameters())
-        loss = data_loss + reg
-        model.zero_grad()
-        loss.backward()
-        lr = 1.0 - 0.9 * k / 100
-        for p in model.parameters():
-            p.data -= lr * p.grad
-        return loss.data
-
-    return step
-
-
-def micrograd_digits_epoch(model: Any, X: np.ndarray, y: np.ndarray) -> Callable[..., float]:
-    value_cls = micrograd_value()
-
-    def epoch(max_batches: int | None = None) -> float:
-        loss = 0.0
-        for i, idx in enumerate(digits_batches(len(X))):
-            if max_batches is not None and i >= max_batches:
-                break
-            total = 0
-            for row, label in zip(X[idx].tolist(), y[idx].tolist()):
-                logits = model([value_cls(v) for v in row])
-                top = max(z.data for z in logits)
-                lse = sum((z - top).exp() for z in logits)
-                # log(s) = s**0 ... micrograd has no log: use -log softmax via its ops
-                total = total + (_micrograd_log(lse) + top - logits[label])
-            batch_loss = total * (1.0 / len(idx))
-            model.zero_grad()
-            batch_loss.backward()
-            for p in model.parameters():
-                p.data -= 0.1 * p.grad
-            loss = batch_loss.data
-        return loss
-
-    return epoch
-
-
 def _micrograd_log(x: Any) -> Any:
+    """log in micrograd's style (0.1.0 has none)."""
     from micrograd.engine import Value
 
     out = Value(math.log(x.data), (x,), "log")
@@ -273,116 +346,3 @@ def _micrograd_log(x: Any) -> Any:
 
     out._backward = _backward
     return out
-
-
-# ----- hand-written numpy ----------------------------------------------------------------
-def numpy_moons_step(weights: list[tuple], X: np.ndarray, y: np.ndarray) -> Callable[[int], float]:
-    (w1, b1), (w2, b2), (w3, b3) = [(w.copy(), b.copy()) for w, b in weights]
-    params = (w1, b1, w2, b2, w3, b3)
-    n = len(X)
-
-    def step(k: int) -> float:
-        z1 = X @ w1.T + b1
-        h1 = np.maximum(z1, 0)
-        z2 = h1 @ w2.T + b2
-        h2 = np.maximum(z2, 0)
-        s = (h2 @ w3.T + b3)[:, 0]
-        margin = 1 - y * s
-        reg = 1e-4 * sum((w * w).sum() + (b * b).sum() for w, b in ((w1, b1), (w2, b2), (w3, b3)))
-        loss = np.maximum(margin, 0).mean() + reg
-        ds = np.where(margin > 0, -y, 0.0)[:, None] / n
-        gw3, gb3 = ds.T @ h2, ds.sum(0)
-        dz2 = (ds @ w3) * (z2 > 0)
-        gw2, gb2 = dz2.T @ h1, dz2.sum(0)
-        dz1 = (dz2 @ w2) * (z1 > 0)
-        gw1, gb1 = dz1.T @ X, dz1.sum(0)
-        lr = 1.0 - 0.9 * k / 100
-        for p, g in zip(params, (gw1, gb1, gw2, gb2, gw3, gb3)):
-            p -= lr * (g + 2e-4 * p)
-        return float(loss.detach()) if hasattr(loss, "detach") else float(loss)
-
-    return step
-
-
-def numpy_digits_epoch(weights: list[tuple], X: np.ndarray, y: np.ndarray) -> Callable[..., float]:
-    (w1, b1), (w2, b2) = [(w.copy(), b.copy()) for w, b in weights]
-    params = (w1, b1, w2, b2)
-    onehot = np.eye(10)[y]
-
-    def epoch(max_batches: int | None = None) -> float:
-        loss = 0.0
-        for i, idx in enumerate(digits_batches(len(X))):
-            if max_batches is not None and i >= max_batches:
-                break
-            xb, tb = X[idx], onehot[idx]
-            z1 = xb @ w1.T + b1
-            h1 = np.maximum(z1, 0)
-            logits = h1 @ w2.T + b2
-            shifted = logits - logits.max(axis=1, keepdims=True)
-            logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-            loss = float(-(tb * logp).sum(axis=1).mean())
-            dlogits = (np.exp(logp) - tb) / len(idx)
-            gw2, gb2 = dlogits.T @ h1, dlogits.sum(0)
-            dz1 = (dlogits @ w2) * (z1 > 0)
-            gw1, gb1 = dz1.T @ xb, dz1.sum(0)
-            for p, g in zip(params, (gw1, gb1, gw2, gb2)):
-                p -= 0.1 * g
-        return loss
-
-    return epoch
-
-
-# ----- PyTorch tensors (eager) -------------------------------------------------------------
-def torch_moons_step(weights: list[tuple], X: np.ndarray, y: np.ndarray) -> Callable[[int], float]:
-    import torch
-
-    params = []
-    for w, b in weights:
-        params += [torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)]
-    xt, yt = torch.tensor(X), torch.tensor(y)
-
-    def step(k: int) -> float:
-        h = xt
-        for i in range(0, len(params), 2):
-            h = h @ params[i].T + params[i + 1]
-            if i < len(params) - 2:
-                h = torch.relu(h)
-        loss = torch.relu(1 - yt * h[:, 0]).mean() + 1e-4 * sum((p * p).sum() for p in params)
-        for p in params:
-            p.grad = None
-        loss.backward()
-        lr = 1.0 - 0.9 * k / 100
-        with torch.no_grad():
-            for p in params:
-                p -= lr * p.grad
-        return float(loss.detach()) if hasattr(loss, "detach") else float(loss)
-
-    return step
-
-
-def torch_digits_epoch(weights: list[tuple], X: np.ndarray, y: np.ndarray) -> Callable[..., float]:
-    import torch
-
-    params = []
-    for w, b in weights:
-        params += [torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)]
-    xt, yt = torch.tensor(X), torch.tensor(y)
-
-    def epoch(max_batches: int | None = None) -> float:
-        loss = torch.tensor(0.0)
-        for i, idx in enumerate(digits_batches(len(X))):
-            if max_batches is not None and i >= max_batches:
-                break
-            ti = torch.from_numpy(idx)
-            h = torch.relu(xt[ti] @ params[0].T + params[1])
-            logits = h @ params[2].T + params[3]
-            loss = torch.nn.functional.cross_entropy(logits, yt[ti])
-            for p in params:
-                p.grad = None
-            loss.backward()
-            with torch.no_grad():
-                for p in params:
-                    p -= 0.1 * p.grad
-        return float(loss.detach()) if hasattr(loss, "detach") else float(loss)
-
-    return epoch
