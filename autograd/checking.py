@@ -135,16 +135,25 @@ def _explain(expr, order: int) -> str:
 
 # ----- the command ------------------------------------------------------------------------------
 def import_user_module(name: str) -> None:
-    """Import a module by name (``my_ops``, ``pkg.ops``) or by file path (``ops/mine.py``)."""
-    if name.endswith(".py") or os.sep in name:
+    """Import a module by name (``my_ops``, ``pkg.ops``) or by file path (``ops/mine.py``).
+
+    A module that fails to import (by raising or calling ``sys.exit``) is not left
+    half-imported in ``sys.modules``.
+    """
+    if name.endswith(".py") or os.sep in name or (os.altsep and os.altsep in name):
         path = Path(name)
         if not path.is_file():
             raise ModuleNotFoundError(f"no such file: {name}")
         spec = importlib.util.spec_from_file_location(path.stem, path)
-        assert spec is not None and spec.loader is not None
+        if spec is None or spec.loader is None:
+            raise ImportError(f"{name} is not a Python file (it should end in .py)")
         module = importlib.util.module_from_spec(spec)
         sys.modules[path.stem] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(path.stem, None)
+            raise
         return
     here = os.getcwd()
     added = here not in sys.path
@@ -155,6 +164,14 @@ def import_user_module(name: str) -> None:
     finally:
         if added:
             sys.path.remove(here)
+
+
+def _import_failure(exc: BaseException) -> str:
+    """Why a module failed to import, on one line."""
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def check_command(
@@ -178,8 +195,11 @@ def check_command(
     for name in modules:
         try:
             import_user_module(name)
-        except Exception as exc:  # noqa: BLE001 - any import failure is the user's module
-            print(f"chainrule check: cannot import {name!r}: {type(exc).__name__}: {exc}", file=err)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's module failed
+            print(
+                f"chainrule check: importing module {name!r} failed: {_import_failure(exc)}",
+                file=err,
+            )
             return 2
     if ops:
         unknown = [name for name in ops if name not in REGISTRY]

@@ -109,7 +109,8 @@ def has_table_op(node: Node) -> bool:
 def check_table_ops(order: Iterable[Node], why: str = "there is no derivative for it") -> None:
     """Raise one clear TypeError for a node built by hand with an op outside the table."""
     for node in order:
-        if node.op is not None and not has_table_op(node):
+        op = node.op
+        if op is not None and op.__class__ is not Op:
             raise TypeError(
                 f"node {node!r} was built by hand with _op={node.op!r}, which is not an op of "
                 f"chainrule's table, so {why}; build nodes with operators or register the "

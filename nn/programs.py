@@ -38,6 +38,7 @@ __all__ = [
     "batch_outputs",
     "check_engine",
     "compile_per_sample",
+    "is_nn_own",
     "output_values",
     "outputs_to_array",
 ]
@@ -54,10 +55,9 @@ class NotCompilable(ValueError):
     """The model's graph cannot be compiled once for every sample (the message says why)."""
 
 
-# One cache per model: graph signature -> program. Reused across calls, epochs and fits.
+# One cache per model: a key (the structure of a model of nn's own parts, else the graph's
+# signature) -> program. Reused across calls, epochs and fits.
 _PROGRAMS: weakref.WeakKeyDictionary[Module, dict[tuple, Program]] = weakref.WeakKeyDictionary()
-# The same programs by a key that needs no graph (models built only from nn's own parts).
-_BY_STRUCTURE: weakref.WeakKeyDictionary[Module, dict[tuple, Program]] = weakref.WeakKeyDictionary()
 
 
 # Whether an inference program's model returns one Value per sample (not a list of them).
@@ -97,9 +97,10 @@ def outputs_to_array(outputs: Sequence[Any]) -> np.ndarray:
     return np.array(rows, dtype=float)
 
 
-def _varying_part(model: Module) -> str | None:
-    """Why some module of ``model`` builds a new graph for every sample, or None."""
-    for name, module in model.named_modules():
+def _varying_part(modules: list[tuple[str, Module]]) -> str | None:
+    """Why some module (of a model's ``named_modules()``) builds a new graph for every
+    sample, or None."""
+    for name, module in modules:
         reason = module.why_graph_varies()
         if reason is not None:
             return f"{reason} ({name or 'the model'})"
@@ -125,39 +126,36 @@ def compile_per_sample(
     penalty) are nn's own, whose graphs never depend on the data. The model's
     parameters are the program's parameters, read at every run.
     """
-    reason = _varying_part(model)
+    modules = list(model.named_modules())
+    reason = _varying_part(modules)
     if reason is not None:
         raise NotCompilable(reason)
     params = model.parameters()
     cache = _PROGRAMS.setdefault(model, {})
-    by_structure = _BY_STRUCTURE.setdefault(model, {})
-    quick = _quick_key(model, params, builders, rows.shape[1])
-    if quick is not None and quick in by_structure:  # nn's own parts, unchanged: no graph
-        return by_structure[quick]
+    fixed = _fixed_graphs(modules, builders)
+    # nn's own parts: a key from the structure, no graph needed to find the program
+    key = _quick_key(modules, params, builders, rows.shape[1]) if fixed else None
+    if key is not None and key in cache:
+        return cache[key]
     first, second = _probe_rows(rows)
     with enable_grad():  # the graph is the point, even inside no_grad()
         outputs, inputs = sample_graph(first)
         order = topological_order(outputs)
-        signature = graph_signature(outputs, inputs, params, order=order)
-        program = cache.get(signature)
-        if program is not None and program.params == params:
-            if quick is not None:
-                by_structure[quick] = program
-            return program
+        if key is None:  # a part of the user's: the graph's shape is the key
+            key = graph_signature(outputs, inputs, params, order=order)
+            program = cache.get(key)
+            if program is not None and program.params == params:
+                return program
         try:
             check_table_ops(order, why="it cannot be compiled")
         except TypeError as exc:
             raise NotCompilable(str(exc)) from None
-        if not _fixed_graphs(model, builders) and (
-            graph_signature(*sample_graph(second), params) != signature
-        ):
+        if not fixed and graph_signature(*sample_graph(second), params) != key:
             raise NotCompilable(
                 "the graph differs between two samples (Python control flow on the data, "
                 "or constants taken from the data)"
             )
-    program = cache[signature] = compile(outputs, inputs, params=params, order=order)
-    if quick is not None:
-        by_structure[quick] = program
+    program = cache[key] = compile(outputs, inputs, params=params, order=order)
     return program
 
 
@@ -165,27 +163,32 @@ _OWN_CODE = ("nn.module", "nn.losses", "nn.regularization")
 
 
 def _quick_key(
-    model: Module, params: list[Value], builders: Sequence[Any], n_columns: int
-) -> tuple | None:
+    modules: list[tuple[str, Module]],
+    params: list[Value],
+    builders: Sequence[Any],
+    n_columns: int,
+) -> tuple:
     """A key that names the graph without building it, for models and builders that are
-    all nn's own (None otherwise): the architecture (each module's type, mode and
+    all nn's own: the architecture (each module's type, mode and
     configuration), the parameters themselves (a program holds them, so their ids stay
     theirs) and the builders' settings."""
-    if not _fixed_graphs(model, builders):
-        return None
-    modules = tuple(
-        (name, type(m), m.training, repr(m.get_config())) for name, m in model.named_modules()
-    )
+    architecture = tuple((name, type(m), m.training, repr(m.get_config())) for name, m in modules)
     parts = tuple((type(b), repr(vars(b))) for b in builders if b is not None)
-    return ("nn", n_columns, modules, parts, tuple(map(id, params)))
+    return ("nn", n_columns, architecture, parts, tuple(map(id, params)))
 
 
-def _fixed_graphs(model: Module, builders: Sequence[Any]) -> bool:
+def _fixed_graphs(modules: list[tuple[str, Module]], builders: Sequence[Any]) -> bool:
     """True when every module of ``model`` and every builder is an instance of one of nn's
     own classes (not a subclass from elsewhere): their code builds the same graph for
     every sample, so a second sample need not prove it."""
-    parts = [module for _, module in model.named_modules()] + list(builders)
-    return all(type(part).__module__ in _OWN_CODE for part in parts if part is not None)
+    parts = [module for _, module in modules] + list(builders)
+    return all(is_nn_own(part) for part in parts if part is not None)
+
+
+def is_nn_own(part: Any) -> bool:
+    """Whether ``part`` is an instance of one of nn's own classes (a model part, a loss or
+    a penalty), not of a subclass defined elsewhere: its code is known."""
+    return type(part).__module__ in _OWN_CODE
 
 
 def batch_outputs(

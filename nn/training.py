@@ -36,7 +36,7 @@ from .losses import Loss, get_loss
 from .metrics import CLASSIFICATION_METRICS, get_metric
 from .module import Module, Perceptron, temporary_mode
 from .optim import SGD, Adam, LRScheduler, Optimizer, TrainingDiverged
-from .programs import ENGINES, check_engine
+from .programs import ENGINES, check_engine, is_nn_own
 from .steps import ScalarStep, StepResult, TrainingStep
 
 __all__ = [
@@ -140,7 +140,11 @@ class _Plan:
 
 
 def _output_width(model: Module, X: np.ndarray) -> int:
-    """How many numbers the model outputs per sample (one probe, no graph)."""
+    """How many numbers the model outputs per sample: ``nout`` of nn's own Neuron, Layer
+    and MLP, else one probe without a graph."""
+    nout = getattr(model, "nout", None) if is_nn_own(model) else None
+    if isinstance(nout, int) and not isinstance(nout, bool):
+        return nout
     with temporary_mode(model, training=False), no_grad():
         out = model(X[0].tolist())
     if isinstance(out, Value | numbers.Real):

@@ -115,7 +115,7 @@ def _build(
     if params is None:
         params, constants = leaves, []
     else:
-        if not all(isinstance(p, Value) and p.is_leaf for p in params):
+        if not all(isinstance(p, Value) for p in params) or any(p._prev for p in params):
             raise TypeError("compile(): params must be leaf Values")
         if input_set & set(params):
             raise ValueError("compile(): a Value cannot be both an input and a parameter")

@@ -13,12 +13,15 @@ it absorbs are never computed on their own:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from .. import ops
-from ..operation import CompiledForm
+from ..operation import CompiledForm, Op
 
 Node = Any
 
@@ -38,19 +41,17 @@ class GraphFacts:
     ) -> GraphFacts:
         is_batch: dict[Node, bool] = {}
         needs_grad: dict[Node, bool] = {}
-        uses: dict[Node, int] = dict.fromkeys(order, 0)
+        batch_of, grad_of = is_batch.__getitem__, needs_grad.__getitem__
         for node in order:
             parents = node._prev
             if parents:
-                is_batch[node] = any(map(is_batch.__getitem__, parents))
-                needs_grad[node] = any(map(needs_grad.__getitem__, parents))
+                is_batch[node] = any(map(batch_of, parents))
+                needs_grad[node] = any(map(grad_of, parents))
             else:
                 is_batch[node] = node in inputs
                 needs_grad[node] = is_batch[node] or node in params
-            for p in parents:
-                uses[p] += 1
-        for out in outputs:
-            uses[out] += 1
+        uses = Counter(chain.from_iterable(map(attrgetter("_prev"), order)))
+        uses.update(outputs)
         return cls(is_batch, uses, needs_grad)
 
 
@@ -90,9 +91,10 @@ def _linear_terms(node: Node, facts: GraphFacts) -> list[tuple[Node | None, Node
 
 @dataclass(frozen=True)
 class Pattern:
-    """A rewrite: a node that ``match`` accepts runs as the compiled form ``form``;
-    ``absorbs(node, match)`` names the nodes it computes on the way."""
+    """A rewrite: a node made by ``root`` that ``match`` accepts runs as the compiled form
+    ``form``; ``absorbs(node, match)`` names the nodes it computes on the way."""
 
+    root: Op
     form: CompiledForm
     match: Callable[[Node, GraphFacts], Any]
     absorbs: Callable[[Node, Any], list[Node]]
@@ -101,12 +103,14 @@ class Pattern:
 
 PATTERNS: tuple[Pattern, ...] = (
     Pattern(
+        ops.sum,
         ops.dot_terms,
         _dot_terms,
         absorbs=lambda node, pairs: list(node._prev),
         parents=lambda pairs: [x for pair in pairs for x in pair],
     ),
     Pattern(
+        ops.sum,
         ops.linear_rows,
         _linear_terms,
         absorbs=lambda node, terms: [t for t, (c, _) in zip(node._prev, terms) if c is not None],
@@ -127,10 +131,13 @@ def fuse(order: list[Node], facts: GraphFacts) -> tuple[dict[Node, Fused], set[N
     """The fused nodes, and the nodes they absorb (not computed on their own)."""
     fused: dict[Node, Fused] = {}
     absorbed: set[Node] = set()
+    roots = {id(pattern.root) for pattern in PATTERNS}  # by identity: no Python-level hash
     for node in order:
-        if not node._prev:
+        if id(node.op) not in roots:
             continue
         for pattern in PATTERNS:
+            if node.op is not pattern.root:
+                continue
             found = pattern.match(node, facts)
             if found is not None:
                 fused[node] = Fused(pattern, found)

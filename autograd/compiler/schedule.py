@@ -44,7 +44,7 @@ def schedule(
             continue
         entry = fused.get(node)
         parents = node._prev if entry is None else entry.pattern.parents(entry.match)
-        depth = level[node] = 1 + max(level[p] for p in parents)
+        depth = level[node] = 1 + max(map(level.__getitem__, parents))
         store = BATCH if facts.is_batch[node] else STATIC
         buckets.setdefault((depth, store, group_kind(node, fused)), []).append(node)
     ordered = sorted(buckets, key=lambda key: (key[0], key[1] != STATIC))
