@@ -155,6 +155,10 @@ class Value:
         self.grad = 0.0
         self._prev = tuple(_children)
         self.op = _op or None  # a str here is a node built by hand, micrograd-style
+        if label is not None and not isinstance(label, str):
+            raise TypeError(
+                f"a Value's label must be a str, not {type(label).__name__}: {label!r:.60}"
+            )
         self.label = label
 
     @property

@@ -80,7 +80,7 @@ def test_ops_with_parameters_constants_and_nary_sum(capsys, tmp_path):
 )
 def test_bad_expressions_point_at_the_problem(capsys, tmp_path, expression, message, caret):
     code, out, err = run(capsys, expression, "--at", "x=2", "w=1", "-o", str(tmp_path / "g.png"))
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""
     assert message in err
     assert f"\n  {expression}\n  {caret}\n" in err + "\n"
     assert "Traceback" not in err
@@ -99,28 +99,29 @@ def test_bad_expressions_point_at_the_problem(capsys, tmp_path, expression, mess
 )
 def test_bad_assignments(capsys, assignment, message):
     code, _, err = run(capsys, "x + 1", "--at", assignment)
-    assert code == 1 and message in err
+    assert code == 2 and message in err
 
 
 def test_duplicate_and_unused_names(capsys, tmp_path):
     code, _, err = run(capsys, "x", "--at", "x=1", "x=2")
-    assert code == 1 and "'x' is given twice" in err
+    assert code == 2 and "'x' is given twice" in err
     code, out, _ = run(capsys, "x*2", "--at", "x=1", "z=5", "-o", str(tmp_path / "g.svg"))
     assert code == 0 and "(z is not used by the expression)" in out
 
 
 def test_errors_in_backward_and_rendering(capsys, tmp_path, monkeypatch):
     code, _, err = run(capsys, "sqrt(x)", "--at", "x=0", "-o", str(tmp_path / "g.png"))
-    assert code == 1 and "sqrt(0): the derivative is undefined" in err
+    assert code == 2 and "in backward: sqrt(0): the derivative is undefined" in err
     code, _, err = run(capsys, "x", "--at", "x=0", "-o", str(tmp_path / "g.bmp"))
-    assert code == 1 and "unknown picture format" in err
+    assert code == 2 and "unknown picture format" in err
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     code, out, err = run(capsys, "x*w", "--at", "x=2", "w=3", "-o", str(tmp_path / "g.png"))
-    assert code == 1
+    assert code == 2
     assert "  dy/dx = 3" in out  # the gradients are printed before drawing
     assert "apt-get install graphviz" in err and "Traceback" not in err
+    assert err.count("\n") == 1  # the install hint on one line
 
 
 # ----- properties ------------------------------------------------------------------------

@@ -16,13 +16,21 @@ from .animate import animate_backward, backward_frames
 from .draw import draw_dot, draw_graph
 from .large import GraphTooLargeError
 from .plots import plot_decision_boundary, plot_history
-from .render import GraphvizNotFoundError, RenderError, render
+from .render import (
+    GraphvizNotFoundError,
+    PictureFormatError,
+    RenderError,
+    RenderTimeoutError,
+    render,
+)
 from .style import format_number
 
 __all__ = [
     "GraphTooLargeError",
     "GraphvizNotFoundError",
+    "PictureFormatError",
     "RenderError",
+    "RenderTimeoutError",
     "animate_backward",
     "backward_frames",
     "draw_dot",

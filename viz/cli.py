@@ -1,10 +1,45 @@
-"""The ``chainrule`` command: ``demo``, ``check`` and ``draw``."""
+"""The ``chainrule`` command: ``demo``, ``check`` and ``draw``.
+
+A user error (a bad argument or expression, an output path that cannot be written,
+no Graphviz, a graph too large or too slow to draw) prints one line,
+``chainrule COMMAND: error: ...``, on stderr and exits with status 2; an error in
+an expression adds the expression with a caret under the problem. Anything else is
+a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from .render import DOT_TIMEOUT
+
+USAGE_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, pointing at ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, _usage_error(self.prog, message) + "\n")
+
+
+def _usage_error(prog: str, message: str) -> str:
+    return f"{prog}: error: {message} (see: {prog} --help)"
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -22,11 +57,14 @@ def _check(args: argparse.Namespace) -> int:
 def _draw(args: argparse.Namespace) -> int:
     from .drawcmd import draw_command
 
-    return draw_command(args.expression, assignments=args.at, output=args.output)
+    return draw_command(
+        args.expression, assignments=args.at, output=args.output, timeout=args.timeout
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The argument parser of ``chainrule`` and its three commands."""
+    parser = _Parser(
         prog="chainrule",
         description="A scalar autograd engine with a graph visualizer.",
     )
@@ -48,19 +86,106 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--ops", nargs="*", default=None, metavar="NAME", help="only these ops")
     check.set_defaults(run=_check)
 
-    draw = commands.add_parser("draw", help="draw the graph of an expression with its gradients")
-    draw.add_argument("expression", help='e.g. "tanh(x*w + b)"')
+    draw = commands.add_parser(
+        "draw",
+        help="draw the graph of an expression with its gradients",
+        epilog='An expression may start with "-" ("-x*y"); one starting with -o or -h '
+        'goes after "--": chainrule draw --at o=1 -- "-o*2".',
+    )
+    # nargs="?": main() also takes an expression that argparse mistook for an option
+    draw.add_argument("expression", nargs="?", help='e.g. "tanh(x*w + b)"')
     draw.add_argument(
         "--at", nargs="*", default=[], metavar="NAME=VALUE", help="values of the names"
     )
     draw.add_argument("-o", "--output", default="graph.png", help="picture file (.png .svg .pdf)")
+    draw.add_argument(
+        "--timeout", type=_seconds, default=DOT_TIMEOUT, metavar="SECONDS",
+        help=f"stop Graphviz's dot after this long (default: {DOT_TIMEOUT:g})",
+    )  # fmt: skip
     draw.set_defaults(run=_draw)
     return parser
 
 
+def _take_expression(args: argparse.Namespace, extras: list[str]) -> str | None:
+    """Complete ``args`` from what argparse did not recognise; a usage error, or None."""
+    if args.command == "draw" and args.expression is None:
+        if len(extras) == 1 and extras[0].startswith("-"):
+            args.expression = extras.pop()  # "-x*y" looks like an option to argparse
+        else:
+            return "the following arguments are required: expression"
+    if extras:
+        return f"unrecognized arguments: {' '.join(extras)}"
+    return None
+
+
+def user_error(exc: BaseException) -> str | None:
+    """The message of an error the user can fix (on one line), or None for a bug."""
+    import graphviz
+
+    from autograd import DomainError
+    from nn import ModelFileError
+
+    from .drawcmd import ExpressionError
+    from .large import GraphTooLargeError
+    from .render import GraphvizNotFoundError, PictureFormatError, RenderError
+
+    if isinstance(exc, ExpressionError):
+        return str(exc) if exc.start is not None else one_line(str(exc))  # with its caret
+    if isinstance(exc, FileExistsError):  # mkdir(exist_ok=True): a file has that name
+        return f"{exc.filename}: is a file, not a folder"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return one_line(f"{exc.filename}: {exc.strerror or exc}")
+    expected = (
+        DomainError,
+        ModelFileError,
+        GraphTooLargeError,
+        PictureFormatError,
+        GraphvizNotFoundError,
+        RenderError,
+        graphviz.ExecutableNotFound,
+    )
+    return one_line(str(exc)) if isinstance(exc, expected) else None
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: its lines joined with "; " (with a space after a colon)."""
+    joined = ""
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line:
+            joined += ("" if not joined else " " if joined.endswith(":") else "; ") + line
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.run(args) or 0)
+    """Run ``chainrule``; returns the exit status (2 for a user error, printed on stderr)."""
+    parser = build_parser()
+    try:
+        args, extras = parser.parse_known_args(sys.argv[1:] if argv is None else list(argv))
+    except SystemExit as exc:  # --help, or a usage error argparse printed
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    prog = f"{parser.prog} {args.command}"
+    problem = _take_expression(args, extras)
+    if problem is not None:
+        print(_usage_error(prog, problem), file=sys.stderr)
+        return USAGE_ERROR
+
+    def show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
+        print(f"{prog}: warning: {one_line(str(message))}", file=sys.stderr)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning  # one line each, without the source line
+            return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        message = user_error(exc)
+        if message is None:
+            raise  # a bug: keep the traceback
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return USAGE_ERROR
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from autograd.explain import node_names
 from autograd.graph import consumers, has_table_op, topological_order
 
 from . import large
-from .labels import escape, html_label
+from .labels import check_label, escape, html_label, shorten, shorten_lines
 from .style import (
     EDGE_HIGHLIGHT,
     FONT,
@@ -269,6 +269,8 @@ class _Drawing:
         self.topo = topological_order(roots)
         self.index = {id(node): i for i, node in enumerate(self.topo)}
         self.root_ids = {id(r) for r in roots}
+        for node in self.topo:
+            check_label(node.label)
         auto_names = node_names(roots[0], self.topo)
         self.param_names: dict[int, str] = {}
         self.modules: dict[int, str] = {}
@@ -411,9 +413,9 @@ class _Drawing:
     def _caption(self) -> str:
         parts = []
         if self.opt.title:
-            parts.append(f"<B>{escape(self.opt.title)}</B>")
+            parts.append(f"<B>{escape(shorten_lines(str(self.opt.title)))}</B>")
         if self.frame is not None and self.frame.caption:
-            lines = self.frame.caption.split("\n")
+            lines = shorten_lines(self.frame.caption).split("\n")
             text = "".join(f'{escape(line)}<BR ALIGN="LEFT"/>' for line in lines)
             parts.append(f'<FONT FACE="{MONO}" POINT-SIZE="11">{text}</FONT>')
         return "<BR/>".join(parts)
@@ -437,7 +439,7 @@ class _Drawing:
         for i, (module, child) in enumerate(children):
             name = f"{prefix}_{i}"
             with graph.subgraph(name=name) as sub:
-                sub.attr(label=html_label(escape(module)), **_CLUSTER_STYLE)
+                sub.attr(label=html_label(escape(shorten(module))), **_CLUSTER_STYLE)
                 self._emit(sub, child, name)
 
     def vid(self, node: Value) -> str:
@@ -451,7 +453,7 @@ class _Drawing:
         name_fill = ROLE_COLORS[role] if opt.roles else "#ffffff"
         if frame is not None and key == frame.current:
             name_fill = HIGHLIGHT
-        name = escape(self.names[key])
+        name = escape(shorten(self.names[key]))
         if node is self.center:
             name = f"<B>{name}</B>"
         data = escape(format_number(node.data, opt.precision))
@@ -503,9 +505,10 @@ class _Drawing:
         title = group
         if self.opt.clusters and len(levels) > 1:  # the enclosing cluster shows the rest
             title = group[len(levels[-2]) + 1 :]
+        title = escape(shorten(title))
         plural = "s" if n_params != 1 else ""
         rows = [
-            f'<TR><TD COLSPAN="2" BGCOLOR="{COLLAPSED_FILL}"><B>{escape(title)}</B></TD></TR>',
+            f'<TR><TD COLSPAN="2" BGCOLOR="{COLLAPSED_FILL}"><B>{title}</B></TD></TR>',
             f'<TR><TD COLSPAN="2">{len(members)} values, {n_params} parameter{plural}</TD></TR>',
         ]
         exits = [n for n in members if self._leaves_group(n, group)]
@@ -546,7 +549,8 @@ class _Drawing:
                     continue
                 attrs: dict[str, str] = {}
                 if local is not None:
-                    text = f"∂{self.names[key]}/∂{self.names[id(parent)]} = {local[i]}"
+                    out, into = shorten(self.names[key]), shorten(self.names[id(parent)])
+                    text = f"∂{out}/∂{into} = {local[i]}"
                     attrs.update(label=html_label(escape(text)), fontcolor="#444444")
                 if frame is not None and key == frame.current:
                     attrs.update(color=EDGE_HIGHLIGHT, penwidth="2.5")

@@ -4,7 +4,9 @@ The expression is parsed with :mod:`ast` and checked against a whitelist:
 numbers, names given with ``--at`` (and the constants ``pi`` and ``e``),
 ``+ - * / **``, unary minus and plus, and calls of registered ops (``tanh(x)``,
 ``leaky_relu(x, 0.1)`` with an op's parameters after its inputs). Nothing is ever
-passed to ``eval`` or ``exec``. Errors point at the offending part::
+passed to ``eval`` or ``exec``. Names are normalised as Python normalises
+identifiers (NFKC: ``ﬁ`` is ``fi``, a full-width ``ｘ`` is ``x``), in the expression
+and in ``--at`` alike. Errors point at the offending part::
 
     chainrule draw: error: unknown name 'q' (give it a value: --at q=...)
       tanh(q*w + b)
@@ -15,16 +17,23 @@ from __future__ import annotations
 
 import ast
 import math
-import sys
+import unicodedata
 from collections.abc import Sequence
-from pathlib import Path
 
 from autograd import REGISTRY, DomainError, Value, ops
 
-from .render import GraphvizNotFoundError, RenderError, _format_of, render
+from .large import DEFAULT_MAX_NODES
+from .render import DOT_TIMEOUT, RenderTimeoutError, picture_format, render
 from .style import format_number
 
-__all__ = ["ExpressionError", "draw_command", "evaluate", "parse_assignments", "parse_expression"]
+__all__ = [
+    "ExpressionError",
+    "draw_command",
+    "evaluate",
+    "normalize_name",
+    "parse_assignments",
+    "parse_expression",
+]
 
 MAX_LENGTH = 2_000
 CONSTANTS = {"pi": math.pi, "e": math.e}
@@ -68,17 +77,43 @@ class ExpressionError(ValueError):
     def __str__(self) -> str:
         if self.start is None or not self.text or "\n" in self.text:
             return self.message
-        width = max(1, (self.end or self.start + 1) - self.start)
-        return f"{self.message}\n  {self.text}\n  {' ' * self.start}{'^' * width}"
+        line = _printable(self.text)
+        end = max(self.start + 1, self.end or 0)
+        indent = _columns(line[: self.start])
+        width = max(1, _columns(line[self.start : end]))
+        return f"{self.message}\n  {line}\n  {' ' * indent}{'^' * width}"
+
+
+def _printable(text: str) -> str:
+    """One visible character for each character of ``text`` (no control or bidi codes)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+
+
+def _columns(text: str) -> int:
+    """Terminal columns of ``text``: wide (CJK, full-width) characters take two."""
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
 
 
 # ----- parsing ---------------------------------------------------------------------------
+def normalize_name(name: str) -> str:
+    """A name as Python reads it: NFKC-normalised (``ﬁ`` -> ``fi``, ``ｘ`` -> ``x``)."""
+    return unicodedata.normalize("NFKC", name)
+
+
 def parse_assignments(assignments: Sequence[str]) -> dict[str, float]:
-    """``["x=2", "w=-3"]`` -> ``{"x": 2.0, "w": -3.0}``, with clear errors."""
+    """``["x=2", "w=-3"]`` -> ``{"x": 2.0, "w": -3.0}``, with clear errors.
+
+    Names are normalised with :func:`normalize_name`, as in the expression.
+    """
     values: dict[str, float] = {}
     for item in assignments:
         name, sep, number = item.partition("=")
-        name, number = name.strip(), number.strip()
+        name, number = normalize_name(name.strip()), number.strip()
         if not sep or not name:
             raise ExpressionError(f"--at {item!r}: expected NAME=VALUE, e.g. x=2")
         if not name.isidentifier():
@@ -103,14 +138,25 @@ def parse_expression(text: str, names: Sequence[str] = ()) -> ast.Expression:
         raise ExpressionError("the expression is empty")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression is longer than {MAX_LENGTH:,} characters")
+    body = text.lstrip(" \t\f")  # Python would call leading spaces an indent
+    shift = len(text) - len(body)
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = ast.parse(body, mode="eval")
     except (RecursionError, MemoryError):
         raise ExpressionError("the expression is nested too deeply") from None
+    except UnicodeEncodeError as exc:  # a lone surrogate: an undecodable byte in argv
+        raise ExpressionError(
+            f"character U+{ord(body[exc.start]):04X} is not valid text",
+            text, shift + exc.start,
+        ) from None  # fmt: skip
     except SyntaxError as exc:
-        start = (exc.offset or 1) - 1 if exc.lineno in (None, 1) else None
-        raise ExpressionError(f"invalid syntax: {exc.msg}", text, start) from None
-    known = set(names)
+        raise _syntax_error(exc, text, shift) from None
+    for node in ast.walk(tree):  # offsets into ``text``, not into ``body``
+        if hasattr(node, "col_offset") and getattr(node, "lineno", 1) == 1:
+            node.col_offset += shift
+            if getattr(node, "end_lineno", None) == 1:
+                node.end_col_offset += shift
+    known = {normalize_name(name) for name in names}
     nodes = list(ast.walk(tree))
     called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
     for node in nodes:
@@ -119,12 +165,41 @@ def parse_expression(text: str, names: Sequence[str] = ()) -> ast.Expression:
     return tree
 
 
+def _syntax_error(exc: SyntaxError, text: str, shift: int) -> ExpressionError:
+    """The parser's message, once, with the caret where it points (its offsets count characters)."""
+    message = exc.msg or "invalid syntax"
+    if not message.startswith("invalid syntax"):
+        message = f"invalid syntax: {message}"
+    if exc.lineno not in (None, 1):
+        return ExpressionError(message, text)
+    line_end = len(text.split("\n", 1)[0].rstrip())
+    start = (exc.offset or 0) - 1 + shift
+    if not shift <= start < line_end:  # the parser points past the end: it ran out of text
+        start, end = line_end, None
+        if message == "invalid syntax":
+            message = "invalid syntax: the expression ends too early"
+    else:
+        same_line = exc.end_lineno in (None, exc.lineno)
+        end = (exc.end_offset or 0) - 1 + shift if same_line else None
+    return ExpressionError(message, text, start, end)
+
+
 def _fail(message: str, node: ast.AST, text: str) -> ExpressionError:
+    """An error pointing at ``node`` (the AST counts UTF-8 bytes; the caret counts characters)."""
     start = getattr(node, "col_offset", None)
     end = getattr(node, "end_col_offset", None)
     if getattr(node, "end_lineno", 1) != getattr(node, "lineno", 1):
         end = None
+    if "\n" not in text and not text.isascii():
+        start, end = (_characters(text, offset) for offset in (start, end))
     return ExpressionError(message, text, start, end)
+
+
+def _characters(text: str, offset: int | None) -> int | None:
+    """The character index of a UTF-8 byte offset into ``text``."""
+    if offset is None:
+        return None
+    return len(text.encode("utf-8")[:offset].decode("utf-8", "ignore"))
 
 
 def _check(node: ast.AST, text: str, names: set[str]) -> None:
@@ -209,7 +284,9 @@ def evaluate(tree: ast.Expression, variables: dict[str, Value], text: str = "") 
     """Compute the checked expression on Values (recording the graph).
 
     The walk is iterative, so a long chain such as ``x + x + ... + x`` needs no recursion.
+    The names of ``variables`` are normalised as in the expression.
     """
+    variables = {normalize_name(name): value for name, value in variables.items()}
     results: dict[int, Value | float] = {}
     stack: list[tuple[ast.AST, bool]] = [(tree.body, False)]
     while stack:
@@ -289,28 +366,34 @@ def _output_name(names: Sequence[str]) -> str:
     return "out_"
 
 
-def draw_command(expression: str, assignments: Sequence[str], output: str) -> int:
+def draw_command(
+    expression: str,
+    assignments: Sequence[str],
+    output: str,
+    *,
+    timeout: float | None = DOT_TIMEOUT,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+) -> int:
     """Run ``chainrule draw``: parse, forward, backward, print gradients, write the picture.
 
-    Returns the exit status: 0 on success, 1 on an error (printed to stderr).
+    Returns 0. A user error raises: :class:`ExpressionError` for the expression and
+    ``--at`` (its ``str()`` points at the problem), :class:`OSError` or
+    :class:`~viz.render.PictureFormatError` for ``output`` (checked first), and the
+    errors of :func:`viz.render`: more than ``max_nodes`` nodes, no Graphviz, or a
+    ``dot`` that fails or runs longer than ``timeout`` seconds.
     """
-    try:
-        _format_of(Path(output))
-        numbers = parse_assignments(assignments)
-        tree = parse_expression(expression, list(numbers))
-        variables = {name: Value(v, label=name) for name, v in numbers.items()}
-        result = evaluate(tree, variables, expression)
-    except (ExpressionError, ValueError) as exc:
-        print(f"chainrule draw: error: {exc}", file=sys.stderr)
-        return 1
+    picture_format(output)
+    numbers = parse_assignments(assignments)
+    tree = parse_expression(expression, list(numbers))
+    variables = {name: Value(v, label=name) for name, v in numbers.items()}
+    result = evaluate(tree, variables, expression)
     root = result if isinstance(result, Value) else Value(result)
     if not root.label:
         root.label = _output_name(list(numbers))
     try:
         root.backward()
     except DomainError as exc:
-        print(f"chainrule draw: error in backward: {exc}", file=sys.stderr)
-        return 1
+        raise ExpressionError(f"in backward: {exc}") from None
     y = root.label
     shown = root.formula() if root._prev else expression.strip()
     print(f"{y} = {shown} = {format_number(root.data, 10)}")
@@ -321,9 +404,12 @@ def draw_command(expression: str, assignments: Sequence[str], output: str) -> in
         else:
             print(f"  ({name} is not used by the expression)")
     try:
-        written = render(root, output, local_grads=True)
-    except (GraphvizNotFoundError, RenderError, ValueError) as exc:
-        print(f"chainrule draw: error: {exc}", file=sys.stderr)
-        return 1
+        written = render(root, output, local_grads=True, timeout=timeout, max_nodes=max_nodes)
+    except RenderTimeoutError as exc:
+        raise RenderTimeoutError(
+            f"Graphviz's dot did not finish within {exc.timeout:g} s and was stopped; draw a "
+            "smaller expression, or allow more time: --timeout SECONDS",
+            exc.timeout,
+        ) from None
     print(f"wrote {written}")
     return 0

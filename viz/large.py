@@ -20,6 +20,8 @@ from typing import Any
 
 from autograd import Value
 
+from .labels import shorten
+
 __all__ = [
     "GraphTooLargeError",
     "assign_modules",
@@ -196,7 +198,7 @@ def _find_node(topo: Sequence[Value], names: dict[int, str], focus: Value | str)
         raise TypeError(f"focus= takes a Value or a node name, not {type(focus).__name__}")
     matches = [node for node in topo if names[id(node)] == focus]
     if not matches:
-        sample = ", ".join(repr(names[id(n)]) for n in topo[-8:])
+        sample = ", ".join(repr(shorten(names[id(n)])) for n in topo[-8:])
         raise ValueError(f"focus={focus!r}: no node has that name (some names: {sample})")
     if len(matches) > 1:
         raise ValueError(f"focus={focus!r}: {len(matches)} nodes have that name; pass the Value")
