@@ -12,9 +12,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import chain
 from math import isfinite
-from operator import attrgetter
 from typing import Any
 
 from .mode import enable_grad, no_grad, nonfinite_allowed
@@ -154,6 +152,7 @@ def reverse_walk(
     ``(node, upstream, local)``; otherwise it runs to the end in one go.
     """
     general = create_graph or stepping or check is not None
+    total = 0.0  # of every gradient passed on: finite exactly when each one is (or it overflows)
     try:
         for node in reversed(order):
             op = node.op
@@ -165,18 +164,25 @@ def reverse_walk(
             if shape == UNIT:  # add, sum: each input receives the upstream gradient
                 for parent in parents:
                     parent.grad += g
+                total += g
             elif shape == PRODUCT:  # mul: d/da = b, d/db = a
                 a, b = parents
-                a.grad += g * b.data
-                b.grad += g * a.data
+                ga, gb = g * b.data, g * a.data
+                a.grad += ga
+                b.grad += gb
+                total += ga + gb
             elif shape == OUTPUT:  # exp: d/dx = out
-                parents[0].grad += g * node.data
+                c = g * node.data
+                parents[0].grad += c
+                total += c
             elif shape == UNARY:  # tanh: d/dx = 1 - out**2, the rule called directly
                 x = parents[0]
                 try:
-                    x.grad += g * op.derivatives[0](x.data, node.data)
+                    c = g * op.derivatives[0](x.data, node.data)
                 except (ArithmeticError, ValueError) as exc:
                     raise derivative_error(node, exc) from None
+                x.grad += c
+                total += c
             else:
                 try:
                     if create_graph:
@@ -187,16 +193,17 @@ def reverse_walk(
                     raise derivative_error(node, exc) from None
                 if check is not None:
                     check(node, g, local)
-                if len(parents) == 1:
-                    parents[0].grad += g * local[0]
-                else:
-                    for parent, d in zip(parents, local):
-                        parent.grad += g * d
+                for parent, d in zip(parents, local):
+                    c = g * d
+                    parent.grad += c
+                    if not create_graph:
+                        total += c
                 if stepping:
                     yield node, g, local
     except AttributeError:
         check_table_ops(order)  # a hand-built node: say so clearly
         raise
+    return total
 
 
 def backpropagate(
@@ -211,25 +218,24 @@ def backpropagate(
     seed(order, root, gradient)
     if create_graph:
         check_table_ops(order)
+    walk = reverse_walk(order, create_graph=create_graph, check=check)
     with cycle_collector_paused(), enable_grad() if create_graph else no_grad():
-        for _ in reverse_walk(order, create_graph=create_graph, check=check):
-            pass
-    if not nonfinite_allowed() and not _all_finite(order, root):
+        try:
+            while True:
+                next(walk)
+        except StopIteration as end:
+            total = end.value  # the sum of every gradient the walk passed on
+    finite = _all_finite(order, root) if create_graph else isfinite(total + _number(root.grad))
+    if not finite and not nonfinite_allowed():
         error = nonfinite_gradient_error(order)
         if error is not None:
             raise error
 
 
 def _all_finite(order: Sequence[Node], root: Node) -> bool:
-    """Whether every gradient of the pass is finite: one C-level sum over every node
-    (each is a parent of a node in ``order``, or the root); a sum that overflows only
-    sends the check down the slow, exact path."""
-    grads = map(_grad_of, chain.from_iterable(map(_parents_of, order)))
-    try:
-        total = sum(grads, _number(root.grad))
-    except TypeError:  # Values under create_graph
-        return all(isfinite(_number(node.grad)) for node in _every_node(order, root))
-    return isfinite(total)
+    """Whether every gradient of the pass is finite, node by node (for create_graph,
+    whose gradients are Values; the float walk sums what it passes on instead)."""
+    return all(isfinite(_number(node.grad)) for node in _every_node(order, root))
 
 
 def nonfinite_gradient_error(order: Sequence[Node]) -> DomainError | None:
@@ -275,10 +281,6 @@ def _every_node(order: Sequence[Node], root: Node | None) -> Iterator[Node]:
 
 def _number(x: Any) -> float:
     return x if x.__class__ is float else getattr(x, "data", x)
-
-
-_grad_of = attrgetter("grad")
-_parents_of = attrgetter("_prev")
 
 
 @contextmanager
