@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .operation import Domain, Op, Precedence, defop
+from .operation import Domain, Kinks, Op, Precedence, defop
 
 __all__ = ["op", "register_op", "unregister_op"]
 
@@ -24,6 +24,7 @@ def register_op(
     vectorized: Callable[..., Any] | None = None,
     formula: str | None = None,
     symbol: str | None = None,
+    kinks: Kinks = (),
 ) -> Op:
     """Add an op to the table and return it; call it on Values, numbers or arrays.
 
@@ -35,6 +36,9 @@ def register_op(
     * ``domain``: ``("x > 0", lambda x: x > 0)`` or a :class:`Domain`; used by error
       messages and by the Hypothesis strategies.
     * ``vectorized``: the forward rule on numpy arrays (else numpy.vectorize is used).
+    * ``kinks``: where the op is not differentiable, for ``gradcheck``: points of a
+      one-input op (``kinks=(0.0,)`` for ``abs``), or functions of the inputs that are 0
+      on a kink (``kinks=lambda a, b: a - b`` for ``max(a, b)``).
 
     >>> cube = register_op("cube", lambda x: x**3, lambda x, out: 3 * x**2)
     >>> cube(Value(2.0))  # a node in the graph, with backward support
@@ -59,6 +63,7 @@ def register_op(
         precedence=Precedence.CALL,
         domain=domain,
         vectorized=vectorized,
+        kinks=kinks,
     )
 
 

@@ -16,7 +16,15 @@ from .operation import Op, Precedence
 if TYPE_CHECKING:
     from .engine import Value
 
-__all__ = ["BackwardStep", "Contribution", "backward_steps", "formula", "node_names", "tree"]
+__all__ = [
+    "BackwardStep",
+    "Contribution",
+    "backward_steps",
+    "formula",
+    "node_formula",
+    "node_names",
+    "tree",
+]
 
 
 def _signed(x: float) -> str:
@@ -117,7 +125,7 @@ def formula(root: Value, *, stop_at_labels: bool = False) -> str:
     return result + "\n  where " + "\n        ".join(bindings)
 
 
-def _one_level(node: Value, names: dict[int, str]) -> str:
+def node_formula(node: Value, names: dict[int, str]) -> str:
     """This node's formula in terms of its parents' names: ``x*w + b`` -> ``xw + b``."""
     parts = [(names[id(p)], Precedence.ATOM) for p in node._prev]
     return _render(node.op, parts)
@@ -140,7 +148,7 @@ def tree(root: Value, *, max_depth: int = 40) -> str:
     while stack:
         node, lead, child_lead, depth = stack.pop()
         name = names[id(node)]
-        what = f"{name} = {_one_level(node, names)}" if node.op is not None else name
+        what = f"{name} = {node_formula(node, names)}" if node.op is not None else name
         note = "  (shown above)" if id(node) in shown and node._prev else ""
         grad = f"{node.grad:.6g}" if isinstance(node.grad, float) else repr(node.grad)
         lines.append(f"{lead}{what}   data={node.data:.6g} grad={grad}{note}")
@@ -223,5 +231,5 @@ def backward_steps(root: Value, gradient: float = 1.0) -> Iterator[BackwardStep]
         ]
         yield BackwardStep(
             index, total, root, node, names[id(node)], names[id(root)],
-            _one_level(node, names), upstream, contributions,
+            node_formula(node, names), upstream, contributions,
         )  # fmt: skip

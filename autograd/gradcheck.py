@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from . import graph
 from .engine import Value
 from .functional import gradients
 from .operation import DomainError
+from .probe import Kink, Probe
 
 __all__ = [
     "GradcheckError",
@@ -60,6 +62,7 @@ class GradientRow:
     abs_error: float
     rel_error: float  # abs_error / max(|analytic|, |numeric|); 0 when both are 0
     ok: bool
+    note: str = ""  # e.g. "at a kink of relu (v3 = x*w): left 0, right 1, analytic 0"
 
 
 # ----- finite differences -----------------------------------------------------------------
@@ -136,6 +139,10 @@ def gradcheck(
     order: int = 1,
     *,
     raise_exception: bool = True,
+    mode: str = "inputs",
+    directions: int = 8,
+    seed: int = 0,
+    reuse_graph: bool | None = None,
 ) -> bool:
     """Check ``f``'s gradients from ``backward`` against central differences.
 
@@ -145,8 +152,22 @@ def gradcheck(
     of the first derivatives. Returns True when everything agrees; otherwise raises
     :class:`GradcheckError` (or returns False with ``raise_exception=False``). Your
     Values and their ``grad`` are not touched.
+
+    * **Kinks.** Where a nudge crosses a kink of some node (a relu at 0; each op of the
+      table declares its kinks), the central difference straddles the kink and means
+      nothing: the derivative passes when it lies between the two one-sided
+      differences (the subgradient interval, with the same tolerances), and its row
+      says so. A wrong derivative at a kink still fails.
+    * ``mode="directional"`` compares ``directions`` directional derivatives along
+      random unit directions (seeded by ``seed``) instead of one derivative per input:
+      two evaluations per direction, for functions of hundreds of inputs.
+    * ``reuse_graph``: the nudged points are evaluated by replaying the graph built at
+      ``inputs`` on floats when ``f``'s graph does not change with its inputs (None:
+      decided by building one more graph; True, False: always, never).
     """
-    rows, output, point = _check(f, inputs, eps, atol, rtol, order, "gradcheck")
+    rows, output, point = _check(
+        f, inputs, eps, atol, rtol, order, "gradcheck", mode, directions, seed, reuse_graph
+    )
     if all(row.ok for row in rows):
         return True
     if not raise_exception:
@@ -162,9 +183,16 @@ def compare_gradients(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     order: int = 1,
+    *,
+    mode: str = "inputs",
+    directions: int = 8,
+    seed: int = 0,
+    reuse_graph: bool | None = None,
 ) -> list[GradientRow]:
     """The rows :func:`gradcheck` judges, one per derivative, without raising on mismatch."""
-    return _check(f, inputs, eps, atol, rtol, order, "compare_gradients")[0]
+    return _check(
+        f, inputs, eps, atol, rtol, order, "compare_gradients", mode, directions, seed, reuse_graph
+    )[0]
 
 
 def _check(
@@ -175,6 +203,10 @@ def _check(
     rtol: float,
     order: int,
     who: str,
+    mode: str = "inputs",
+    directions: int = 8,
+    seed: int = 0,
+    reuse_graph: bool | None = None,
 ) -> tuple[list[GradientRow], Value, str]:
     if not callable(f):
         raise TypeError(f"{who}: f must be a function, not {type(f).__name__}")
@@ -184,6 +216,10 @@ def _check(
             raise ValueError(f"{who}: {name} must be a number >= 0, got {tol!r}")
     if order not in (1, 2):
         raise ValueError(f"{who}: order must be 1 or 2, got {order!r}")
+    if mode not in ("inputs", "directional"):
+        raise ValueError(f"{who}: mode must be 'inputs' or 'directional', got {mode!r}")
+    if isinstance(directions, bool) or not isinstance(directions, int) or directions < 1:
+        raise ValueError(f"{who}: directions must be a whole number >= 1, got {directions!r}")
     points = [inputs] if _is_scalar(inputs) else _as_list(inputs, who)
     if not points:
         raise ValueError(f"{who}: needs at least one input")
@@ -208,13 +244,53 @@ def _check(
         ok = err <= atol + rtol * abs(numeric)  # False for nan and inf
         return GradientRow(name, a, numeric, err, rel, ok)
 
+    def judge_at_kink(name: str, a: float, left: float, right: float, kink: Kink) -> GradientRow:
+        """Between the one-sided differences (the subgradient interval), with tolerance."""
+        lo, hi = min(left, right), max(left, right)
+        slack = atol + rtol * max(abs(lo), abs(hi))
+        err = max(lo - a, a - hi, 0.0)
+        scale = max(abs(a), abs(lo), abs(hi))
+        rel = err / scale if scale > 0 else 0.0
+        note = f"at {kink}: left {left:.6g}, right {right:.6g}, analytic {a:.6g}"
+        return GradientRow(name, a, (left + right) / 2, err, rel, err <= slack, note)
+
     def first_derivatives(*args: Value) -> list[float]:
         out = f(*args)
         return [float(_data(g)) for g in gradients(out, list(args))]
 
-    analytic = gradients(output, leaves)
-    numeric = numerical_grad(f, leaves, eps)
-    rows = [judge(n, a, m) for n, a, m in zip(names, analytic, numeric)]
+    analytic = [float(_data(g)) for g in gradients(output, leaves)]
+    probe = Probe(f, leaves, output, reuse_graph)
+    if mode == "inputs":
+        steps = [[eps if j == i else 0.0 for j in range(len(data))] for i in range(len(data))]
+        labels, slopes = list(names), list(analytic)
+    else:
+        units = _unit_directions(len(data), directions, seed)
+        steps = [[eps * c for c in v] for v in units]
+        labels = [f"direction {k + 1}" for k in range(directions)]
+        slopes = [sum(g * c for g, c in zip(analytic, v)) for v in units]
+    rows, numeric = [], []
+    for label, step, a in zip(labels, steps, slopes):
+        hi_point = [x + d for x, d in zip(data, step)]
+        lo_point = [x - d for x, d in zip(data, step)]
+        width = _step_length(hi_point, lo_point, data, step, names, eps, mode)
+        try:
+            hi, lo = probe.at(hi_point), probe.at(lo_point)
+        except DomainError as exc:
+            raise DomainError(
+                f"{who}: f is not defined at {point} ± {eps:g} along {label} ({exc}); move "
+                "the point away from the edge of the domain or use a smaller eps",
+                exc.op,
+                exc.operands,
+            ) from None
+        central = (hi.output - lo.output) / width
+        numeric.append(central)
+        kink = probe.crossed_kink(lo, hi)
+        if kink is None:
+            rows.append(judge(label, a, central))
+        else:
+            left = (probe.center.output - lo.output) / (width / 2)
+            right = (hi.output - probe.center.output) / (width / 2)
+            rows.append(judge_at_kink(label, a, left, right, kink))
     if order == 2:
         symbolic = gradients(output, leaves, create_graph=True)
         rows += [judge(f"{n} [create_graph]", a, m) for n, a, m in zip(names, symbolic, numeric)]
@@ -262,6 +338,7 @@ def _failure_message(
                   enumerate(zip(line[:-1], widths[:-1]))) + ("  " + line[-1] if line[-1] else "")
         for line in table
     ]  # fmt: skip
+    lines += [f"  {row.name}: {row.note}" for row in rows if row.note]
     legend = ""
     if any(", " in row.name for row in rows):
         legend = (
@@ -270,6 +347,7 @@ def _failure_message(
         )
     return (
         f"{bad} of {len(rows)} derivatives disagree with central differences "
+        "(or, at a kink, lie outside the one-sided differences) "
         f"(eps={eps:g}, atol={atol:g}, rtol={rtol:g})\n"
         f"  f = {formula}\n  at {point}\n"
         + "\n".join("  " + line.rstrip() for line in lines)
@@ -360,6 +438,34 @@ def assert_gradients_close(
 
 
 # ----- small helpers ------------------------------------------------------------------------
+def _unit_directions(n: int, k: int, seed: int) -> list[list[float]]:
+    """``k`` random directions in ``n`` dimensions, each of length 1 (seeded)."""
+    rng = random.Random(seed)
+    directions = []
+    while len(directions) < k:
+        v = [rng.gauss(0.0, 1.0) for _ in range(n)]
+        norm = math.sqrt(sum(c * c for c in v))
+        if norm > 0:
+            directions.append([c / norm for c in v])
+    return directions
+
+
+def _step_length(
+    hi: list[float], lo: list[float], data: list[float], step: list[float], names: list[str],
+    eps: float, mode: str,
+) -> float:  # fmt: skip
+    """The distance between the two nudged points: exact in floating point for one input."""
+    if mode == "inputs":
+        i = next(j for j, d in enumerate(step) if d)
+        if hi[i] == data[i]:
+            raise ValueError(
+                f"gradcheck: eps={eps:g} is too small to change {names[i]} = {data[i]!r} "
+                "in floating point; use a larger eps"
+            )
+        return hi[i] - lo[i]
+    return 2 * eps
+
+
 def _check_eps(eps: Any, who: str = "numerical_grad") -> None:
     if (
         not isinstance(eps, numbers.Real)

@@ -116,13 +116,14 @@ class Op:
 
     __slots__ = (
         "_bound", "arity", "associative", "builtin", "derivatives", "domain", "entry",
-        "formula", "forward", "local", "name", "param_names", "params",
+        "formula", "forward", "kinks", "local", "name", "param_names", "params",
         "precedence", "rule_shape", "symbol", "symbol_template", "unit_derivatives", "vectorized",
     )  # fmt: skip
 
     name: str
     symbol: str
     entry: Op
+    kinks: tuple[Callable[..., float], ...]
     symbol_template: str
     arity: int | None
     forward: Callable[..., float]
@@ -154,6 +155,7 @@ class Op:
         params: Sequence[Any] = (),
         builtin: bool = False,
         entry: Op | None = None,
+        kinks: Kinks = (),
     ) -> None:
         template = name if symbol is None else symbol
         symbol = template
@@ -184,6 +186,7 @@ class Op:
         self.params = tuple(params)
         self.unit_derivatives = all(not callable(rule) and rule == 1.0 for rule in self.derivatives)
         self.builtin = builtin
+        self.kinks = _switches(kinks, name)
         self._bound: dict[tuple[Any, ...], Op] = {}
         self.local = self._compile_local()
         self.rule_shape = self._rule_shape()
@@ -236,6 +239,7 @@ class Op:
                 param_names=self.param_names,
                 params=params,
                 builtin=self.builtin,
+                kinks=self.kinks,
                 entry=self.entry,
             )
             if len(cache) < 4096:
@@ -296,6 +300,11 @@ class Op:
                     r1(parents[0].data, parents[1].data, out),
                 )
         return lambda parents, out: self.local_grads([p.data for p in parents], out)
+
+    def kink_sides(self, args: Sequence[float]) -> tuple[float, ...]:
+        """Where ``args`` lie against each kink of the op: one number per kink, 0 on it,
+        its sign telling the side. Empty for an op that is smooth everywhere."""
+        return tuple(switch(*args) for switch in self.kinks)
 
     def check_domain(self, args: Sequence[float]) -> bool:
         """True when ``args`` (with this op's parameters) lie in the op's domain."""
@@ -362,6 +371,29 @@ class Op:
         else:
             why = str(exc)
         return DomainError(f"{self.name}({operands}): math domain error: {why}", self, args)
+
+
+Kinks = Sequence[float] | Callable[..., float] | Sequence[Callable[..., float]]
+
+
+def _switches(kinks: Kinks, name: str) -> tuple[Callable[..., float], ...]:
+    """An op's kinks as switch functions ``s(*inputs)``: zero on the kink, the sign giving
+    the side. Numbers are points of a one-input op (``relu``: ``(0.0,)``); a callable is a
+    switch of its own (``max(a, b)``: ``lambda a, b: a - b``)."""
+    if callable(kinks):
+        kinks = (kinks,)
+    switches = []
+    for kink in kinks:
+        if callable(kink):
+            switches.append(kink)
+        elif isinstance(kink, numbers.Real) and not isinstance(kink, bool) and math.isfinite(kink):
+            switches.append(lambda x, *params, at=float(kink): x - at)
+        else:
+            raise TypeError(
+                f"op {name!r}: a kink is a point (a finite number, for a one-input op) or a "
+                f"function of the inputs that is 0 on the kink, not {kink!r}"
+            )
+    return tuple(switches)
 
 
 def _projection(rule: Rule, arity: int) -> int | None:

@@ -10,7 +10,9 @@ compiled path) without being written again. ``step`` and ``sign`` are piecewise
 constants: their derivative is zero wherever it exists, so they return plain
 numbers even for Values.
 
-Kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = slope.
+Kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = slope. Each op
+declares its kinks (``kinks=(0.0,)``), where it is not differentiable: ``gradcheck``
+reads them to judge a derivative there against one-sided differences.
 Domains follow Python's ``math`` module: outside them an op raises
 :class:`~autograd.operation.DomainError` rather than returning nan.
 """
@@ -196,7 +198,7 @@ abs = defop(
     "abs", arity=1,
     forward=operator.abs,
     derivatives=(lambda x, out: sign(x),),
-    vectorized=np.abs, builtin=True,
+    vectorized=np.abs, builtin=True, kinks=(0.0,),
 )  # fmt: skip
 tanh = defop(
     "tanh", arity=1,
@@ -214,14 +216,14 @@ relu = defop(
     "relu", arity=1, symbol="ReLU",
     forward=_relu,
     derivatives=(lambda x, out: step(x),),
-    vectorized=lambda x: np.maximum(x, 0.0), builtin=True,
+    vectorized=lambda x: np.maximum(x, 0.0), builtin=True, kinks=(0.0,),
 )  # fmt: skip
 leaky_relu = defop(
     "leaky_relu", arity=1, symbol="leaky_relu", formula="leaky_relu({0}, {slope})",
     param_names=("slope",),
     forward=_leaky_relu,
     derivatives=(lambda x, out, slope: slope + (1 - slope) * step(x),),
-    vectorized=lambda x, slope: np.where(x > 0, x, slope * x), builtin=True,
+    vectorized=lambda x, slope: np.where(x > 0, x, slope * x), builtin=True, kinks=(0.0,),
 )  # fmt: skip
 softplus = defop(
     "softplus", arity=1,
