@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograd import Value  # noqa: E402
-from autograd.gradcheck import compare_gradients  # noqa: E402
+from autograd import Value
+from autograd.gradcheck import compare_gradients
 
 
 def f(*xs: Value) -> Value:
