@@ -3,7 +3,10 @@
 For each op (yours included, once the module that registers it is imported),
 Hypothesis draws random expression graphs that use it (:func:`autograd.strategies.expressions`)
 and compares backward's first and second derivatives with central differences.
-A failure is shrunk to a minimal graph and printed as a formula with its table.
+With ``--kinks``, each op that declares kinks is also checked on graphs with a node
+exactly on one of them (``expressions(at_kinks=True)``): first derivatives only, which
+``gradcheck`` judges there against the one-sided differences. A failure is shrunk to a
+minimal graph and printed as a formula with its table.
 
 Needs Hypothesis (``pip install chainrule[test]``).
 """
@@ -37,21 +40,39 @@ class OpCheck:
     max_abs_error: float
     max_rel_error: float  # among derivatives larger than ATOL; smaller ones are judged absolutely
     failure: str | None = None  # the minimal failing graph and its table
+    at_kinks: bool = False  # checked on graphs with a node exactly on a kink of the op
 
     @property
     def passed(self) -> bool:
         return self.failure is None
 
+    @property
+    def label(self) -> str:
+        """The row's name in the table: the op's, with ``@kink`` for its check at kinks."""
+        return f"{self.name}@kink" if self.at_kinks else self.name
 
-def check_op(op: Op | str, examples: int = 200, *, order: int = 2) -> OpCheck:
-    """Property-check ``op`` on ``examples`` random graphs that use it (deterministic)."""
+
+def check_op(
+    op: Op | str, examples: int = 200, *, order: int | None = None, at_kinks: bool = False
+) -> OpCheck:
+    """Property-check ``op`` on ``examples`` random graphs that use it (deterministic).
+
+    ``at_kinks=True``: on graphs with a node exactly on one of the op's declared kinks.
+    ``order`` (None: 2, or 1 at kinks, where the first derivative jumps and has no
+    derivative to check).
+    """
     from hypothesis import HealthCheck, Phase, find, settings
     from hypothesis.errors import NoSuchExample, Unsatisfiable
 
     from .strategies import expressions
 
     op = op if isinstance(op, Op) else REGISTRY[op]
-    stats = OpCheck(op.name, 0, 0.0, 0.0)
+    if at_kinks and not op.kinks:
+        raise ValueError(f"check_op: {op.name} declares no kinks to check at")
+    if at_kinks and order == 2:
+        raise ValueError("check_op: second derivatives do not exist at a kink; use order=1")
+    order = order if order is not None else (1 if at_kinks else 2)
+    stats = OpCheck(op.name, 0, 0.0, 0.0, at_kinks=at_kinks)
     failed = False
 
     def fails(expr) -> bool:
@@ -78,11 +99,12 @@ def check_op(op: Op | str, examples: int = 200, *, order: int = 2) -> OpCheck:
         suppress_health_check=list(HealthCheck),
     )
     try:
-        minimal = find(expressions(ops=[op]), fails, settings=config)
+        minimal = find(expressions(ops=[op], at_kinks=at_kinks), fails, settings=config)
     except NoSuchExample:
         return stats
     except Unsatisfiable:
-        stats.failure = f"could not draw a graph where {op.name} is defined and smooth"
+        where = "sits exactly on a kink" if at_kinks else "is defined and smooth"
+        stats.failure = f"could not draw a graph where {op.name} {where}"
         return stats
     except Exception as exc:  # noqa: BLE001 - e.g. the op's forward rule raised while drawing
         stats.failure = f"drawing graphs that use {op.name} failed: {type(exc).__name__}: {exc}"
@@ -179,9 +201,14 @@ def check_command(
     examples: int,
     ops: list[str] | None,
     *,
+    kinks: bool = False,
     out: TextIO | None = None,
 ) -> int:
-    """Run ``chainrule check``: 0 when every op passes, 1 on a failure, 2 on bad usage."""
+    """Run ``chainrule check``: 0 when every op passes, 1 on a failure, 2 on bad usage.
+
+    ``kinks=True`` adds a row ``NAME@kink`` for each op that declares kinks: the op
+    checked on graphs with a node exactly on one of them.
+    """
     out = out or sys.stdout
     err = sys.stderr
     try:
@@ -214,32 +241,46 @@ def check_command(
     else:
         selected = list(REGISTRY.values())
 
+    checks = [(op, False) for op in selected]
+    if kinks:  # each op with kinks is checked at them right after its ordinary check
+        checks = [(op, at) for op in selected for at in (False, True) if not at or op.kinks]
+    kinked = len(checks) - len(selected)
     print(
         f"chainrule check: {len(selected)} ops, up to {examples} random graphs each; "
         f"first and second derivatives against central differences "
-        f"(eps={EPS:g}, atol={ATOL:g}, rtol={RTOL:g})\n",
+        f"(eps={EPS:g}, atol={ATOL:g}, rtol={RTOL:g})",
         file=out,
     )
-    width = max(len("op"), *(len(op.name) for op in selected))
+    if kinks:
+        print(
+            f"--kinks: {kinked} of them declare kinks; rows NAME@kink put a node exactly on "
+            "one: first derivatives, between the one-sided differences there"
+            if kinked
+            else "--kinks: none of these ops declares a kink",
+            file=out,
+        )
+    labels = [op.name + ("@kink" if at else "") for op, at in checks]
+    width = max(len("op"), *map(len, labels))
     print(
-        f"{'op':<{width}}  {'examples':>8}  {'max abs error':>13}  {'max rel error':>13}  result",
+        f"\n{'op':<{width}}  {'examples':>8}  {'max abs error':>13}  {'max rel error':>13}  result",
         file=out,
     )
     results = []
-    for op in selected:
-        result = check_op(op, examples)
+    for op, at_kinks in checks:
+        result = check_op(op, examples, at_kinks=at_kinks)
         results.append(result)
         print(
-            f"{result.name:<{width}}  {result.examples:>8}  {result.max_abs_error:>13.2e}  "
+            f"{result.label:<{width}}  {result.examples:>8}  {result.max_abs_error:>13.2e}  "
             f"{result.max_rel_error:>13.2e}  {'pass' if result.passed else 'FAIL'}",
             file=out,
             flush=True,
         )
     failures = [r for r in results if not r.passed]
     for result in failures:
-        print(f"\n{result.name}: {result.failure}", file=out)
+        print(f"\n{result.label}: {result.failure}", file=out)
+    what = "checks" if kinked else "ops"
     if failures:
-        print(f"\n{len(failures)} of {len(results)} ops failed.", file=out)
+        print(f"\n{len(failures)} of {len(results)} {what} failed.", file=out)
         return 1
-    print(f"\nall {len(results)} ops passed.", file=out)
+    print(f"\nall {len(results)} {what} passed.", file=out)
     return 0

@@ -51,7 +51,9 @@ def _demo(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from autograd.checking import check_command
 
-    return check_command(modules=args.module, examples=args.examples, ops=args.ops)
+    return check_command(
+        modules=args.module, examples=args.examples, ops=args.ops, kinks=args.kinks
+    )
 
 
 def _draw(args: argparse.Namespace) -> int:
@@ -84,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     check.add_argument("--examples", type=int, default=200, metavar="N", help="examples per op")
     check.add_argument("--ops", nargs="*", default=None, metavar="NAME", help="only these ops")
+    check.add_argument(
+        "--kinks", action="store_true",
+        help="also check each op that declares kinks exactly at them (one-sided differences)",
+    )  # fmt: skip
     check.set_defaults(run=_check)
 
     draw = commands.add_parser(
