@@ -26,7 +26,6 @@ from .data import (
     batches,
     check_dataset,
     check_labels,
-    cross_validate,
     shift_images,
     train_test_split,
 )
@@ -64,6 +63,7 @@ from .metrics import (
     r2,
     recall,
 )
+from .model_selection import CVResult, Run, SearchResult, cross_validate, search
 from .module import (
     INIT_SCHEMES,
     MLP,
@@ -93,6 +93,7 @@ __all__ = [
     "Adam",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "CVResult",
     "CrossEntropyLoss",
     "Dropout",
     "HingeLoss",
@@ -112,8 +113,10 @@ __all__ = [
     "NotCompilable",
     "Optimizer",
     "Perceptron",
+    "Run",
     "SSELoss",
     "ScalarStep",
+    "SearchResult",
     "Sequential",
     "Standardizer",
     "StepDecay",
@@ -159,6 +162,7 @@ __all__ = [
     "r2",
     "recall",
     "save",
+    "search",
     "shift_images",
     "softmax",
     "sse_loss",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,6 @@ __all__ = [
     "batches",
     "check_dataset",
     "check_labels",
-    "cross_validate",
     "shift_images",
     "train_test_split",
 ]
@@ -372,35 +371,6 @@ class StratifiedKFold(KFold):
         fold_of = np.empty(n, dtype=int)
         fold_of[by_class] = np.arange(n) % self.n_splits
         return fold_of
-
-
-def cross_validate(
-    make_model: Callable[[], Any],
-    fit_fn: Callable[[Any, np.ndarray, np.ndarray], Any],
-    X: Any,
-    y: Any,
-    k: int = 5,
-    *,
-    score_fn: Callable[[Any, np.ndarray, np.ndarray], float],
-    stratify: bool = False,
-    shuffle: bool = True,
-    seed: Seed = None,
-) -> np.ndarray:
-    """Score a model on k folds; return the k test scores as an array.
-
-    For each fold, ``model = make_model()`` builds a fresh model, ``fit_fn(model, X_train,
-    y_train)`` trains it and ``score_fn(model, X_test, y_test)`` scores it.
-    """
-    X, y = check_dataset(X, y)
-    splitter = (StratifiedKFold if stratify else KFold)(
-        k, shuffle=shuffle, seed=seed if shuffle else None
-    )
-    scores = []
-    for train_idx, test_idx in splitter.split(X, y):
-        model = make_model()
-        fit_fn(model, X[train_idx], y[train_idx])
-        scores.append(float(score_fn(model, X[test_idx], y[test_idx])))
-    return np.array(scores)
 
 
 # --------------------------------------------------------------------------- batching

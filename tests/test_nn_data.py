@@ -21,7 +21,6 @@ from nn.data import (
     batches,
     check_dataset,
     check_labels,
-    cross_validate,
     shift_images,
     train_test_split,
 )
@@ -175,26 +174,6 @@ def test_stratified_kfold_balances_classes():
         assert np.bincount(y[test]).tolist() == [16, 4]
     with pytest.warns(UserWarning, match="smallest class has only 2"):
         list(StratifiedKFold(3).split(np.zeros(10), [0] * 8 + [1] * 2))
-
-
-def test_cross_validate_runs_every_fold_on_held_out_data():
-    X = np.arange(20.0).reshape(-1, 1)
-    y = 3 * X[:, 0]
-    seen = []
-
-    def fit(model, X_train, y_train):
-        model["slope"] = float(np.sum(X_train[:, 0] * y_train) / np.sum(X_train[:, 0] ** 2))
-        seen.append(len(X_train))
-
-    def score(model, X_test, y_test):
-        return float(np.mean((model["slope"] * X_test[:, 0] - y_test) ** 2))
-
-    scores = cross_validate(dict, fit, X, y, k=4, score_fn=score, seed=0)
-    assert seen == [15, 15, 15, 15]
-    assert scores.shape == (4,) and np.allclose(scores, 0.0)
-
-
-# --------------------------------------------------------------------------- batching
 
 
 def test_batches_full_stochastic_and_mini():
