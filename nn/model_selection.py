@@ -295,10 +295,16 @@ class _Jobs:
 
 
 def _build(make_model: Callable[..., Any], config: Config, seed: int) -> tuple[Module, Any]:
-    """``make_model(**config)`` with every random source seeded: (model, optimizer or None)."""
+    """``make_model(**config)`` with Python's and numpy's global random numbers seeded (and
+    given back as they were afterwards): (model, optimizer or None)."""
+    saved = random.getstate(), np.random.get_state()
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    made = make_model(**config)
+    try:
+        made = make_model(**config)
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
     model, optimizer = (made if isinstance(made, tuple) else (made, None))[:2]
     if not isinstance(model, Module):
         raise TypeError(f"make_model must return a model (or (model, optimizer)), got {made!r:.60}")
@@ -350,8 +356,12 @@ def _execute(
         ray_joblib = _require("ray.util.joblib", "ray")
         ray_joblib.register_ray()
     with joblib.parallel_config(backend=backend or "loky", n_jobs=n_jobs or -1):
-        parallel = joblib.Parallel(return_as="generator_unordered")
-        yield from parallel(joblib.delayed(jobs.run)(*task) for task in tasks)
+        calls = [joblib.delayed(jobs.run)(*task) for task in tasks]
+        try:  # results as they finish, for the progress bar
+            parallel = joblib.Parallel(return_as="generator")
+        except ValueError:  # a backend without it (Ray's): all at the end
+            parallel = joblib.Parallel()
+        yield from parallel(calls)
 
 
 def _current_dask_client() -> Any:

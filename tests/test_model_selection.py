@@ -207,3 +207,21 @@ def test_ctrl_c_stops_the_runs_with_a_clear_message():
 
     with pytest.raises(KeyboardInterrupt, match="stopped after 2 of 4 runs"):
         nn.search(interrupted, {"lr": [0.1, 0.2]}, X, Y, k=2, quiet=True, **FIT)
+
+
+def test_ray_gives_identical_results(serial):
+    """Optional: runs where Ray is installed (pip install 'chainrule[ray]')."""
+    ray = pytest.importorskip("ray")
+    import sys
+
+    import cloudpickle  # Ray's workers cannot import this test module: send it by value
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        on_ray = nn.search(
+            make_model, GRID, X, Y, k=2, quiet=True, refit=False, backend="ray", n_jobs=2, **FIT
+        )
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+        ray.shutdown()
+    assert _table(on_ray) == _table(serial)
