@@ -8,18 +8,26 @@ exactly on one of them (``expressions(at_kinks=True)``): first derivatives only,
 ``gradcheck`` judges there against the one-sided differences. A failure is shrunk to a
 minimal graph and printed as a formula with its table.
 
-Needs Hypothesis (``pip install chainrule[test]``).
+With ``--jobs N`` the checks are spread over N worker processes through joblib (``-1``:
+every core); each worker imports the ``--module`` modules first, and the output is the
+same as with one job, row for row (every check is deterministic).
+
+Needs Hypothesis (``pip install chainrule[test]``); ``--jobs`` needs joblib
+(``pip install joblib``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import io
 import math
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -99,7 +107,8 @@ def check_op(
         suppress_health_check=list(HealthCheck),
     )
     try:
-        minimal = find(expressions(ops=[op], at_kinks=at_kinks), fails, settings=config)
+        with _without_local_constants():
+            minimal = find(expressions(ops=[op], at_kinks=at_kinks), fails, settings=config)
     except NoSuchExample:
         return stats
     except Unsatisfiable:
@@ -111,6 +120,30 @@ def check_op(
         return stats
     stats.failure = _explain(minimal, order)
     return stats
+
+
+@contextlib.contextmanager
+def _without_local_constants() -> Iterator[None]:
+    """Hypothesis without the constants it collects from the source of the local modules
+    imported so far (recent Hypothesis draws them now and then): with them, the graphs
+    drawn for an op would depend on what this process happens to have imported (viz,
+    earlier --module files, a worker's earlier tasks), and ``--jobs`` could not repeat the
+    serial run exactly. Hypothesis's own constants (0.5, 1e-5, extreme floats) stay."""
+    try:
+        from hypothesis.internal.conjecture import providers
+
+        collect, cache = providers._get_local_constants, providers.CONSTANTS_CACHE.cache
+        none = providers.Constants()
+    except (ImportError, AttributeError):  # a Hypothesis without local constants
+        yield
+        return
+    providers._get_local_constants = lambda: none
+    cache.clear()  # it holds the local constants, filtered for each kind of draw
+    try:
+        yield
+    finally:
+        providers._get_local_constants = collect
+        cache.clear()
 
 
 def _rows(expr, order: int) -> list[GradientRow]:
@@ -202,12 +235,14 @@ def check_command(
     ops: list[str] | None,
     *,
     kinks: bool = False,
+    jobs: int = 1,
     out: TextIO | None = None,
 ) -> int:
     """Run ``chainrule check``: 0 when every op passes, 1 on a failure, 2 on bad usage.
 
     ``kinks=True`` adds a row ``NAME@kink`` for each op that declares kinks: the op
-    checked on graphs with a node exactly on one of them.
+    checked on graphs with a node exactly on one of them. ``jobs``: worker processes
+    (joblib; ``-1``: every core; ``1``: in this process); the output does not depend on it.
     """
     out = out or sys.stdout
     err = sys.stderr
@@ -219,6 +254,24 @@ def check_command(
     if examples < 1:
         print(f"chainrule check: --examples must be at least 1, got {examples}", file=err)
         return 2
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not (jobs >= 1 or jobs == -1):
+        print(
+            "chainrule check: --jobs must be a number of processes (1 or more) "
+            f"or -1 for every core, got {jobs!r}",
+            file=err,
+        )
+        return 2
+    joblib = None
+    if jobs != 1:  # joblib is optional: imported only when asked for processes
+        try:
+            import joblib
+        except ImportError:
+            print(
+                "chainrule check --jobs needs joblib: pip install joblib "
+                "(or pip install 'chainrule[parallel]')",
+                file=err,
+            )
+            return 2
     for name in modules:
         try:
             import_user_module(name)
@@ -266,15 +319,18 @@ def check_command(
         file=out,
     )
     results = []
-    for op, at_kinks in checks:
-        result = check_op(op, examples, at_kinks=at_kinks)
-        results.append(result)
-        print(
-            f"{result.label:<{width}}  {result.examples:>8}  {result.max_abs_error:>13.2e}  "
-            f"{result.max_rel_error:>13.2e}  {'pass' if result.passed else 'FAIL'}",
-            file=out,
-            flush=True,
-        )
+    try:
+        for result in _run_checks(checks, examples, jobs, modules, joblib):
+            results.append(result)
+            print(
+                f"{result.label:<{width}}  {result.examples:>8}  {result.max_abs_error:>13.2e}  "
+                f"{result.max_rel_error:>13.2e}  {'pass' if result.passed else 'FAIL'}",
+                file=out,
+                flush=True,
+            )
+    except _WorkerError as exc:
+        print(f"chainrule check: {exc}", file=err)
+        return 2
     failures = [r for r in results if not r.passed]
     for result in failures:
         print(f"\n{result.label}: {result.failure}", file=out)
@@ -284,3 +340,112 @@ def check_command(
         return 1
     print(f"\nall {len(results)} {what} passed.", file=out)
     return 0
+
+
+# ----- --jobs: the checks in worker processes ------------------------------------------------
+class _WorkerError(Exception):
+    """A worker process could not set up what this process has (a module, an op)."""
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a worker needs to see the ops this process sees."""
+
+    modules: tuple[str, ...]  # the --module arguments, imported in this order
+    cwd: str  # module names and relative paths are looked up from here
+    path: tuple[str, ...]  # this process's sys.path
+    parent: int  # this process's id: a task run here (joblib's threads) imports nothing
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)  # one per command
+
+
+def _run_checks(
+    checks: list[tuple[Op, bool]], examples: int, jobs: int, modules: list[str], joblib
+) -> Iterator[OpCheck]:
+    """The result of each check, in order: here, or spread over ``jobs`` processes."""
+    n_jobs = 1 if joblib is None else min(joblib.effective_n_jobs(jobs), len(checks))
+    if n_jobs <= 1:
+        for op, at_kinks in checks:
+            yield check_op(op, examples, at_kinks=at_kinks)
+        return
+    context = _Context(tuple(modules), os.getcwd(), tuple(sys.path), os.getpid())
+    parallel = joblib.Parallel(
+        n_jobs=n_jobs, prefer="processes", batch_size=1, return_as="generator"
+    )
+    yield from parallel(
+        joblib.delayed(_check_in_worker)(context, op.name, examples, at_kinks)
+        for op, at_kinks in checks
+    )
+
+
+# A worker process is reused by later commands (joblib keeps its workers): what the
+# modules of the last command added, so that the next command starts from the built-in ops.
+_worker_setup: dict = {"token": None, "ops": [], "modules": []}
+
+
+def _check_in_worker(context: _Context, name: str, examples: int, at_kinks: bool) -> OpCheck:
+    """Run in a worker: import the command's modules (once per command), check one op."""
+    if os.getpid() == context.parent:  # joblib ran the task here (threads): the ops are here
+        return check_op(REGISTRY[name], examples, at_kinks=at_kinks)
+    with _environment_of(context):
+        _import_modules_of(context)
+        op = REGISTRY.get(name)
+        if op is None:
+            raise _WorkerError(
+                f"op {name!r} is not registered in the worker processes; register it in a "
+                "module given with --module, or use --jobs 1"
+            )
+        return check_op(op, examples, at_kinks=at_kinks)
+
+
+@contextlib.contextmanager
+def _environment_of(context: _Context) -> Iterator[None]:
+    """The parent's current folder and sys.path, for the length of one task."""
+    here, path = os.getcwd(), sys.path[:]
+    os.chdir(context.cwd)
+    sys.path[:] = context.path
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+        os.chdir(here)
+
+
+def _import_modules_of(context: _Context) -> None:
+    if _worker_setup["token"] == context.token:
+        return
+    from .custom import unregister_op
+
+    for name in _worker_setup["ops"]:  # forget the previous command's modules
+        if name in REGISTRY:
+            unregister_op(name)
+    for name in _worker_setup["modules"]:
+        sys.modules.pop(name, None)
+    _worker_setup.update(token=None, ops=[], modules=[])
+    ops_before, modules_before = set(REGISTRY), set(sys.modules)
+    roots = {_module_root(name) for name in context.modules}
+    try:
+        # the parent has shown whatever the modules print
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for name in context.modules:
+                try:
+                    import_user_module(name)
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported to the parent
+                    raise _WorkerError(
+                        f"importing module {name!r} failed in a worker process: "
+                        f"{_import_failure(exc)}"
+                    ) from None
+    finally:
+        _worker_setup["ops"] = [name for name in REGISTRY if name not in ops_before]
+        _worker_setup["modules"] = [
+            name
+            for name in sys.modules
+            if name not in modules_before and name.partition(".")[0] in roots
+        ]
+    _worker_setup["token"] = context.token
+
+
+def _module_root(name: str) -> str:
+    """The top-level name under which ``import_user_module(name)`` enters a module."""
+    if name.endswith(".py") or os.sep in name or (os.altsep and os.altsep in name):
+        return Path(name).stem
+    return name.partition(".")[0]

@@ -2,7 +2,7 @@
 
     python docs/make_images.py
 
-Needs Graphviz's ``dot``, Pillow (the GIF) and matplotlib (the training plots):
+Needs Graphviz's ``dot``, Pillow (the GIF) and matplotlib (the training and search plots):
 ``pip install -e ".[dev]"``. Every picture is deterministic (seeded models and data).
 """
 
@@ -34,6 +34,23 @@ def mlp_loss(sizes: list[int], seed: int = 1) -> tuple[Value, nn.MLP, list[Value
     loss.label = "loss"
     loss.backward()
     return loss, model, x
+
+
+def moons_model(lr: float) -> tuple[nn.MLP, nn.SGD]:
+    """The README's search: the moons MLP with plain SGD at learning rate ``lr``."""
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    return model, nn.SGD(model.parameters(), lr=lr)
+
+
+def search_picture(X: object, y: object) -> Path:
+    """The README's learning-rate comparison, cross-validated, as docs/images/search.png."""
+    result = nn.search(
+        moons_model, {"lr": [0.01, 0.1, 1.0, 3.0]}, X, y, k=3, loss="hinge", epochs=30,
+        metrics=["accuracy"], quiet=True,
+    )  # fmt: skip
+    path = IMAGES / "search.png"
+    viz.plot_search(result, path, title="learning rates on moons, 3-fold cross-validation")
+    return path
 
 
 def main() -> int:
@@ -90,6 +107,7 @@ def main() -> int:
         model.predict, X, y, IMAGES / "boundary.png", resolution=120, title="decision boundary"
     )
     made.append(IMAGES / "boundary.png")
+    made.append(search_picture(X, y))
 
     for path in made:
         print(f"wrote {path.relative_to(IMAGES.parent.parent)}")

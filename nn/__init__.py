@@ -63,7 +63,14 @@ from .metrics import (
     r2,
     recall,
 )
-from .model_selection import CVResult, Run, SearchResult, cross_validate, search
+from .model_selection import (
+    CVResult,
+    Run,
+    RunsFailedError,
+    SearchResult,
+    cross_validate,
+    search,
+)
 from .module import (
     INIT_SCHEMES,
     MLP,
@@ -114,6 +121,7 @@ __all__ = [
     "Optimizer",
     "Perceptron",
     "Run",
+    "RunsFailedError",
     "SSELoss",
     "ScalarStep",
     "SearchResult",

@@ -17,6 +17,7 @@ does not stop the others.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import random
@@ -35,10 +36,19 @@ from .module import Module
 from .optim import Optimizer
 from .training import fit
 
-__all__ = ["CVResult", "Run", "SearchResult", "cross_validate", "search"]
+__all__ = ["CVResult", "Run", "RunsFailedError", "SearchResult", "cross_validate", "search"]
 
 BACKENDS = (None, "loky", "dask", "ray")
 Config = dict[str, Any]
+
+
+class RunsFailedError(RuntimeError):
+    """Every run failed (usually a mistake shared by all: a misspelt fit argument, a loss
+    that does not fit the data). ``results`` holds the runs with their errors."""
+
+    def __init__(self, message: str, results: list[CVResult]) -> None:
+        super().__init__(message)
+        self.results = results
 
 
 @dataclass
@@ -53,6 +63,7 @@ class Run:
     state: dict[str, float] | None = None  # the trained weights (model.state_dict())
     error: str | None = None  # 'TrainingDiverged: ...' when the run failed
     seconds: float = 0.0
+    best_epoch: int | None = None  # the epoch early stopping kept (its weights, its scores)
 
     @property
     def ok(self) -> bool:
@@ -185,9 +196,8 @@ def search(
     configs = _configs(grid_or_sampler, n_samples, seed)
     jobs = _Jobs(make_model, X, y, k, stratify, seed, fit_kwargs)
     results = _run_all(jobs, configs, n_jobs, backend, quiet)
-    greater = score != "val_loss" and not score.endswith("loss")
-    missing = [r for r in results if not any(score in run.scores for run in r.runs)]
-    if len(missing) == len(results) and not all(r.failed == r.runs for r in results):
+    greater = not score.endswith("loss")
+    if not any(score in run.scores for r in results for run in r.runs):
         known = sorted({name for r in results for run in r.runs for name in run.scores})
         raise ValueError(f"score {score!r} is not among the runs' scores {known}")
 
@@ -250,6 +260,10 @@ class _Jobs:
         self.k = int_at_least("k", self.k, minimum=2)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise TypeError(f"seed must be an int, got {self.seed!r}")
+        known = set(inspect.signature(fit).parameters) - {"model", "X", "y"}
+        unknown = sorted(set(self.fit_kwargs) - known)
+        if unknown:
+            raise TypeError(f"unknown fit argument(s) {unknown}; fit takes {sorted(known)}")
         for reserved in ("validation", "quiet", "optimizer"):
             if reserved in self.fit_kwargs:
                 raise TypeError(
@@ -261,10 +275,14 @@ class _Jobs:
         folds = splitter(self.k, shuffle=True, seed=self.seed)
         self.folds = list(folds.split(self.X, self.y if splitter is StratifiedKFold else None))
 
-    def tasks(self, configs: list[Config]) -> list[tuple[Config, int, int]]:
-        """(config, fold, seed) for every run; a fold's seed does not depend on the config,
-        so configurations are compared on the same splits and initial draws."""
-        return [(c, f, self.seed * 1_000 + f) for c in configs for f in range(self.k)]
+    def tasks(self, configs: list[Config]) -> list[tuple[int, Config, int, int]]:
+        """(task, config, fold, seed) for every run; a fold's seed does not depend on the
+        config, so configurations are compared on the same splits and initial draws."""
+        every = [(c, f) for c in configs for f in range(self.k)]
+        return [(i, c, f, self.seed * 1_000 + f) for i, (c, f) in enumerate(every)]
+
+    def run_task(self, task: int, config: Config, fold: int, seed: int) -> tuple[int, Run]:
+        return task, self.run(config, fold, seed)
 
     def run(self, config: Config, fold: int, seed: int) -> Run:
         """Train and score one run; an error is recorded, not raised."""
@@ -279,8 +297,13 @@ class _Jobs:
                 **self.fit_kwargs,
             )  # fmt: skip
             run.history = {name: list(values) for name, values in history.items()}
+            restored = self.fit_kwargs.get("early_stopping") and self.fit_kwargs.get(
+                "restore_best", True
+            )
+            run.best_epoch = history.best_epoch
+            at = history.best_epoch if restored and history.best_epoch is not None else -1
             run.scores = {
-                name: values[-1] for name, values in run.history.items() if name.startswith("val_")
+                name: values[at] for name, values in run.history.items() if name.startswith("val_")
             }
             run.state = model.state_dict()
         except Exception as exc:  # noqa: BLE001 - a failed run is a result, not a crash
@@ -319,10 +342,10 @@ def _run_all(
     """Every run of every configuration, in parallel where asked, with one progress bar."""
     tasks = jobs.tasks(configs)
     bar = tqdm(total=len(tasks), disable=quiet, unit="run", desc="cross-validating")
-    runs: list[Run] = []
+    runs: dict[int, Run] = {}
     try:
-        for run in _execute(jobs, tasks, n_jobs, backend):
-            runs.append(run)
+        for task, run in _execute(jobs, tasks, n_jobs, backend):
+            runs[task] = run
             bar.update(1)
     except KeyboardInterrupt:
         bar.close()
@@ -330,23 +353,32 @@ def _run_all(
             f"stopped after {len(runs)} of {len(tasks)} runs; the workers were stopped"
         ) from None
     bar.close()
-    runs.sort(key=lambda run: (tasks.index((run.config, run.fold, run.seed)), run.fold))
     by_config = [CVResult(dict(c), []) for c in configs]
-    for run in runs:
-        by_config[configs.index(run.config)].runs.append(run)
+    for task in sorted(runs):  # task i is run i % k of configuration i // k
+        by_config[task // jobs.k].runs.append(runs[task])
+    if all(not run.ok for run in runs.values()):
+        first = runs[min(runs)].error or ""
+        raise RunsFailedError(
+            f"all {len(runs)} runs failed, so there is nothing to compare; the first: "
+            f"{first.splitlines()[0]}",
+            by_config,
+        )
     return by_config
 
 
 def _execute(
-    jobs: _Jobs, tasks: list[tuple[Config, int, int]], n_jobs: int | None, backend: str | None
-) -> Iterator[Run]:
+    jobs: _Jobs,
+    tasks: list[tuple[int, Config, int, int]],
+    n_jobs: int | None,
+    backend: str | None,
+) -> Iterator[tuple[int, Run]]:
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)):
         raise TypeError(f"n_jobs must be an int (-1: every core) or None, got {n_jobs!r}")
     if n_jobs in (None, 1) and backend is None:
         for task in tasks:  # in this process: no pickling, easy to debug
-            yield jobs.run(*task)
+            yield jobs.run_task(*task)
         return
     joblib = _require("joblib", "parallel")
     if backend == "dask":
@@ -356,7 +388,7 @@ def _execute(
         ray_joblib = _require("ray.util.joblib", "ray")
         ray_joblib.register_ray()
     with joblib.parallel_config(backend=backend or "loky", n_jobs=n_jobs or -1):
-        calls = [joblib.delayed(jobs.run)(*task) for task in tasks]
+        calls = [joblib.delayed(jobs.run_task)(*task) for task in tasks]
         try:  # results as they finish, for the progress bar
             parallel = joblib.Parallel(return_as="generator")
         except ValueError:  # a backend without it (Ray's): all at the end

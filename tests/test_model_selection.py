@@ -225,3 +225,33 @@ def test_ray_gives_identical_results(serial):
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
         ray.shutdown()
     assert _table(on_ray) == _table(serial)
+
+
+def test_a_sampler_that_repeats_a_configuration_gets_its_own_runs():
+    result = nn.search(
+        make_model, lambda rng: {"lr": rng.choice([0.1, 1.0])}, X, Y, n_samples=4, k=2,
+        quiet=True, refit=False, **FIT,
+    )  # fmt: skip
+    assert [len(r.runs) for r in result.results] == [2, 2, 2, 2]
+    assert all(not math.isnan(row["mean"]) for row in result.table)
+
+
+def test_when_every_run_fails_the_error_says_so():
+    with pytest.raises(nn.RunsFailedError, match=r"all 2 runs failed.*ValueError: lr must be"):
+        nn.cross_validate(make_model, X, Y, k=2, config={"lr": -1.0}, quiet=True, **FIT)
+
+
+def test_a_misspelt_fit_argument_is_refused_before_any_run():
+    with pytest.raises(TypeError, match=r"unknown fit argument\(s\) \['epoch'\]"):
+        nn.cross_validate(make_model, X, Y, k=2, epoch=3, quiet=True)
+
+
+def test_with_early_stopping_the_scores_are_those_of_the_kept_weights():
+    result = nn.cross_validate(
+        make_model, X, Y, k=2, config={"lr": 3.0}, quiet=True, loss="hinge", epochs=30,
+        early_stopping=3, metrics=["accuracy"],
+    )  # fmt: skip
+    for run in result.runs:
+        assert run.best_epoch is not None
+        assert run.scores["val_loss"] == run.history["val_loss"][run.best_epoch]
+        assert run.scores["val_loss"] == min(run.history["val_loss"])

@@ -8,14 +8,15 @@
 >>> viz.render(y, "graph.png")            # format from the suffix: .png .svg .pdf
 >>> viz.animate_backward(y, "backprop.gif")
 
-Plots (``plot_history``, ``plot_decision_boundary``) need matplotlib, the optional
-extra ``chainrule[plot]``, imported on first use; GIFs need Pillow (``chainrule[gif]``).
+Plots (``plot_history``, ``plot_decision_boundary``, ``plot_search``) need matplotlib,
+the optional extra ``chainrule[plot]``, imported on first use; GIFs need Pillow
+(``chainrule[gif]``).
 """
 
 from .animate import animate_backward, backward_frames
 from .draw import draw_dot, draw_graph
 from .large import GraphTooLargeError
-from .plots import plot_decision_boundary, plot_history
+from .plots import plot_decision_boundary, plot_history, plot_search
 from .render import (
     GraphvizNotFoundError,
     PictureFormatError,
@@ -38,5 +39,6 @@ __all__ = [
     "format_number",
     "plot_decision_boundary",
     "plot_history",
+    "plot_search",
     "render",
 ]

@@ -52,7 +52,7 @@ def _check(args: argparse.Namespace) -> int:
     from autograd.checking import check_command
 
     return check_command(
-        modules=args.module, examples=args.examples, ops=args.ops, kinks=args.kinks
+        modules=args.module, examples=args.examples, ops=args.ops, kinks=args.kinks, jobs=args.jobs
     )
 
 
@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--kinks", action="store_true",
         help="also check each op that declares kinks exactly at them (one-sided differences)",
+    )  # fmt: skip
+    check.add_argument(
+        "--jobs", type=int, default=1, metavar="N",
+        help="spread the ops over N processes (needs joblib; -1: every core; default: 1)",
     )  # fmt: skip
     check.set_defaults(run=_check)
 
