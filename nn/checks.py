@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -99,3 +100,23 @@ def flag(name: str, value: Any) -> bool:
     if isinstance(value, bool | np.bool_):
         return bool(value)
     raise TypeError(f"{name} must be True or False, not {type(value).__name__}: {value!r:.40}")
+
+
+def named_choice(
+    argument: str,
+    value: Any,
+    choices: Sequence[str],
+    kind: str,
+    aliases: Mapping[str, str] | None = None,
+) -> str:
+    """``value`` as one of ``choices`` (any case, or an alias); else a clear error naming
+    ``argument``: a TypeError for a value that is not a name, a ValueError for an unknown one."""
+    listed = ", ".join(choices)
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{argument} must be a name, one of {listed}, not {type(value).__name__}: {value!r:.40}"
+        )
+    key = (aliases or {}).get(value.lower(), value.lower())
+    if key not in choices:
+        raise ValueError(f"unknown {kind} {value!r}: {argument} must be one of {listed}")
+    return key

@@ -19,6 +19,8 @@ import numpy as np
 from autograd import Value, ops
 from autograd.operation import Op
 
+from .checks import named_choice
+
 __all__ = [
     "ACTIVATIONS",
     "activation",
@@ -72,15 +74,7 @@ def canonical_activation(name: str | None) -> str:
     """The activation's canonical name; a clear error for an unknown one."""
     if name is None:
         return "linear"
-    if not isinstance(name, str):
-        raise TypeError(
-            f"activation must be a name such as 'relu' (one of {', '.join(ACTIVATIONS)}), "
-            f"not {type(name).__name__}"
-        )
-    key = _ALIASES.get(name.lower(), name.lower())
-    if key not in _ACTIVATION_OPS:
-        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
-    return key
+    return named_choice("activation", name, ACTIVATIONS, "activation", _ALIASES)
 
 
 def activation(name: str | None) -> Callable[[Value], Value]:

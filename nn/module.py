@@ -26,7 +26,7 @@ import numpy as np
 from autograd import Value, no_grad, ops
 
 from . import serialize
-from .checks import finite_real, flag, int_at_least
+from .checks import finite_real, flag, int_at_least, named_choice
 from .data import check_dataset
 from .functional import activation as activation_function
 from .functional import canonical_activation
@@ -108,17 +108,7 @@ def init_weights(scheme: str, fan_in: int, fan_out: int = 1, seed: Seed = None) 
 
 def _init_scheme(scheme: Any) -> str:
     """The canonical name of an init scheme; a clear error naming ``init`` otherwise."""
-    if not isinstance(scheme, str):
-        raise TypeError(
-            f"init must be a scheme name, one of {', '.join(INIT_SCHEMES)}, "
-            f"not {type(scheme).__name__}: {scheme!r:.40}"
-        )
-    key = _INIT_ALIASES.get(scheme.lower(), scheme.lower())
-    if key not in INIT_SCHEMES:
-        raise ValueError(
-            f"unknown init scheme {scheme!r}: init must be one of {', '.join(INIT_SCHEMES)}"
-        )
-    return key
+    return named_choice("init", scheme, INIT_SCHEMES, "init scheme", _INIT_ALIASES)
 
 
 # ----- the base class -------------------------------------------------------------------

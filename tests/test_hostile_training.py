@@ -226,7 +226,7 @@ def test_bad_training_data_is_not_called_validation_data():
         (lambda: nn.MLP(0, [1]), ValueError, "^nin must be a positive int, got 0"),
         (lambda: nn.MLP(2.0, [1]), TypeError, "^nin must be a positive int, not float"),
         (lambda: nn.MLP(2, [1], init="bogus"), ValueError, "init must be one of uniform"),
-        (lambda: nn.MLP(2, [1], init=None), TypeError, "^init must be a scheme name"),
+        (lambda: nn.MLP(2, [1], init=None), TypeError, "^init must be a name"),
         (lambda: nn.MLP(2, [1], bias="yes"), TypeError, "^bias must be True or False"),
         (lambda: nn.Neuron(2, nonlin="no"), TypeError, "^nonlin must be True or False"),
         (lambda: nn.Layer(2, 0), ValueError, "^nout must be a positive int"),
