@@ -149,10 +149,12 @@ def reverse_walk(
     table's rules): as floats, or as recorded Values with ``create_graph``.
     ``check(node, upstream, local)`` runs before a node passes its gradient on.
     With ``stepping`` the walk pauses after each node and yields
-    ``(node, upstream, local)``; otherwise it runs to the end in one go.
+    ``(node, upstream, local)``; otherwise it runs to the end in one go. Its return value
+    (``StopIteration.value``) is the sum of every gradient it passed on (float walks),
+    which is finite exactly when each of them is, unless the sum itself overflows.
     """
     general = create_graph or stepping or check is not None
-    total = 0.0  # of every gradient passed on: finite exactly when each one is (or it overflows)
+    total = 0.0
     try:
         for node in reversed(order):
             op = node.op
