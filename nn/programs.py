@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autograd import Value, compile, enable_grad, no_grad
+from autograd import Value, compile, cycle_collector_paused, enable_grad, no_grad
 from autograd.compiler import Program, graph_signature
 from autograd.graph import check_table_ops, topological_order
 
@@ -138,7 +138,9 @@ def compile_per_sample(
     if key is not None and key in cache:
         return cache[key]
     first, second = _probe_rows(rows)
-    with enable_grad():  # the graph is the point, even inside no_grad()
+    # the graph is the point, even inside no_grad(); it makes no reference cycles, so the
+    # cyclic collector would only rescan it while it is built and compiled
+    with enable_grad(), cycle_collector_paused():
         outputs, inputs = sample_graph(first)
         order = topological_order(outputs)
         if key is None:  # a part of the user's: the graph's shape is the key
@@ -155,7 +157,7 @@ def compile_per_sample(
                 "the graph differs between two samples (Python control flow on the data, "
                 "or constants taken from the data)"
             )
-    program = cache[key] = compile(outputs, inputs, params=params, order=order)
+        program = cache[key] = compile(outputs, inputs, params=params, order=order)
     return program
 
 
