@@ -24,6 +24,7 @@ __all__ = [
     "consumers",
     "cycle_collector_paused",
     "derivative_error",
+    "graph_signature",
     "has_table_op",
     "nonfinite_gradient_error",
     "reverse_walk",
@@ -85,6 +86,36 @@ def topological_order(roots: Node | Iterable[Node], *, leaves: bool = True) -> l
             if not waiting:
                 emit(node)
     return order
+
+
+def graph_signature(
+    outputs: Node | Sequence[Node],
+    inputs: Sequence[Node],
+    params: Sequence[Node] = (),
+    *,
+    order: Sequence[Node] | None = None,
+) -> tuple:
+    """The shape of a graph: its ops, wiring and constants, with inputs and params by place.
+
+    Two graphs built for two samples have the same signature exactly when one
+    compiled program serves both; a difference means the graph depends on the
+    sample (dropout masks, ``if x.data > 0`` in Python, a constant taken from data).
+    """
+    outs = [outputs] if hasattr(outputs, "_prev") else list(outputs)
+    roles = {x: ("input", i) for i, x in enumerate(inputs)}
+    roles.update({p: ("param", i) for i, p in enumerate(params)})
+    if order is None:
+        order = topological_order(outs)
+    index = {node: i for i, node in enumerate(order)}
+    place = index.__getitem__
+    shape = [
+        (node.op, tuple(map(place, node._prev)))
+        if node._prev
+        else roles.get(node) or ("constant", node.data)
+        for node in order
+    ]
+    shape.append(tuple(map(place, outs)))
+    return tuple(shape)
 
 
 def consumers(order: Sequence[Node]) -> dict[Node, list[Node]]:

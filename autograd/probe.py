@@ -63,14 +63,9 @@ class Probe:
         position = {node: i for i, node in enumerate(self.order)}
         self.parents = [[position[p] for p in node._prev] for node in self.order]
         self.input_of = {position[x]: i for i, x in enumerate(self.leaves) if x in position}
-        self.shape = self._shape(self.order)
+        self.signature = graph.graph_signature(output, self.leaves, order=self.order)
         self.center = Sample(output.data, [node.data for node in self.order])
         self.reuse_graph = reuse_graph
-
-    @staticmethod
-    def _shape(order: Sequence[Value]) -> list[tuple]:
-        index = {node: i for i, node in enumerate(order)}
-        return [(node.op, tuple(index[p] for p in node._prev)) for node in order]
 
     def at(self, point: Sequence[float]) -> Sample:
         """``f`` at ``point`` (one number per input)."""
@@ -100,9 +95,7 @@ class Probe:
         if not isinstance(out, Value):
             raise TypeError(f"f must return a Value computed from its inputs, got {out!r:.40}")
         order = graph.topological_order(out)
-        inputs = {x: i for i, x in enumerate(args)}
-        same = len(order) == len(self.order) and self._shape(order) == self.shape
-        same = same and all(inputs.get(n) == self.input_of.get(i) for i, n in enumerate(order))
+        same = graph.graph_signature(out, args, order=order) == self.signature
         return Sample(out.data, [node.data for node in order] if same else None), same
 
     def crossed_kink(self, lo: Sample, hi: Sample) -> Kink | None:

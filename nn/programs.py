@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autograd import Value, compile, cycle_collector_paused, enable_grad, no_grad
-from autograd.compiler import Program, graph_signature
-from autograd.graph import check_table_ops, topological_order
+from autograd.compiler import Program
+from autograd.graph import check_table_ops, graph_signature, topological_order
 
 if TYPE_CHECKING:
     from .module import Module

@@ -30,13 +30,14 @@ import numpy as np
 
 from .. import graph
 from ..engine import Value
+from ..graph import graph_signature
 from .fusion import Fused, GraphFacts, fuse
 from .layout import SLOT_OF_ONE, Layout, as_slice
 from .program import Program
 from .schedule import schedule
 from .steps import DotGroup, Gather, Group, LinearGroup, OpGroup, gather
 
-__all__ = ["Program", "compile", "graph_signature"]
+__all__ = ["Program", "compile", "graph_signature"]  # graph_signature: from autograd.graph
 
 Node = Value
 
@@ -74,36 +75,6 @@ def compile(  # noqa: A001 - the verb is the point
     program = _build(order, inputs, outs, None if params is None else list(params))
     program.compile_seconds = time.perf_counter() - start
     return program
-
-
-def graph_signature(
-    outputs: Value | Sequence[Value],
-    inputs: Sequence[Value],
-    params: Sequence[Value] = (),
-    *,
-    order: list[Value] | None = None,
-) -> tuple:
-    """The shape of a graph: its ops, wiring and constants, with inputs and params by place.
-
-    Two graphs built for two samples have the same signature exactly when one
-    compiled program serves both; a difference means the graph depends on the
-    sample (dropout masks, ``if x.data > 0`` in Python, a constant taken from data).
-    """
-    outs = [outputs] if isinstance(outputs, Value) else list(outputs)
-    roles = {x: ("input", i) for i, x in enumerate(inputs)}
-    roles.update({p: ("param", i) for i, p in enumerate(params)})
-    if order is None:
-        order = graph.topological_order(outs)
-    index = {node: i for i, node in enumerate(order)}
-    place = index.__getitem__
-    shape = [
-        (node.op, tuple(map(place, node._prev)))
-        if node._prev
-        else roles.get(node) or ("constant", node.data)
-        for node in order
-    ]
-    shape.append(tuple(map(place, outs)))
-    return tuple(shape)
 
 
 # ----- the passes, in order --------------------------------------------------------------
