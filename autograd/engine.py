@@ -346,13 +346,7 @@ def _const(x: Any) -> Value:
 # ----- recording nodes ----------------------------------------------------------------
 def _apply1(op: Op, x: Value) -> Value:
     """A one-input op with parameters (``x**2``, ``leaky_relu``): forward, then record."""
-    try:
-        data = op.forward(x.data, *op.params)
-    except (ArithmeticError, ValueError) as exc:
-        raise op.domain_error((x.data,), exc) from None
-    if not _isfinite(data) and not _mode.nonfinite_allowed():
-        raise op.nonfinite_error((x.data,), data)
-    return _record(op, (x,), data)
+    return _record(op, (x,), op.evaluate((x.data,)))
 
 
 def _record(op: Op, parents: tuple[Value, ...], data: float) -> Value:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .graph import reverse_walk, seed, topological_order
+from .graph import reverse_walk, seed, topological_order, use_counts
 from .operation import Op, Precedence
 
 if TYPE_CHECKING:
@@ -95,10 +95,7 @@ def formula(root: Value, *, stop_at_labels: bool = False) -> str:
     so the text grows in proportion to the graph, never with the number of paths.
     """
     topo = topological_order(root)
-    uses: dict[int, int] = {}
-    for node in topo:
-        for parent in node._prev:
-            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    uses = use_counts(topo)
     names: dict[int, str] | None = None
     text: dict[int, tuple[str, int]] = {}
     bindings: list[str] = []
@@ -112,7 +109,7 @@ def formula(root: Value, *, stop_at_labels: bool = False) -> str:
             continue
         op = node.op
         rendered = _render(op, [text[id(p)] for p in node._prev])
-        shared = uses.get(id(node), 0) > 1 and len(rendered) > SHARED_INLINE
+        shared = uses[node] > 1 and len(rendered) > SHARED_INLINE
         if node is not root and (shared or len(rendered) > LONG_INLINE):
             names = node_names(root, topo) if names is None else names
             bindings.append(f"{names[id(node)]} = {rendered}")

@@ -10,13 +10,16 @@ compiler.
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from math import isfinite
+from operator import attrgetter
 from typing import Any
 
 from .mode import enable_grad, no_grad, nonfinite_allowed
-from .operation import DomainError, Op, RuleShape
+from .operation import DomainError, Op, RuleShape, float_of
 
 __all__ = [
     "backpropagate",
@@ -30,6 +33,7 @@ __all__ = [
     "reverse_walk",
     "seed",
     "topological_order",
+    "use_counts",
 ]
 
 GENERAL, UNIT, PRODUCT, OUTPUT, UNARY = (
@@ -116,6 +120,11 @@ def graph_signature(
     ]
     shape.append(tuple(map(place, outs)))
     return tuple(shape)
+
+
+def use_counts(order: Sequence[Node]) -> Counter[Node]:
+    """How many times each node is an input of a node of ``order`` (``x*x`` uses x twice)."""
+    return Counter(chain.from_iterable(map(attrgetter("_prev"), order)))
 
 
 def consumers(order: Sequence[Node]) -> dict[Node, list[Node]]:
@@ -258,7 +267,7 @@ def backpropagate(
                 next(walk)
         except StopIteration as end:
             total = end.value  # the sum of every gradient the walk passed on
-    finite = _all_finite(order, root) if create_graph else isfinite(total + _number(root.grad))
+    finite = _all_finite(order, root) if create_graph else isfinite(total + float_of(root.grad))
     if not finite and not nonfinite_allowed():
         error = nonfinite_gradient_error(order)
         if error is not None:
@@ -268,7 +277,7 @@ def backpropagate(
 def _all_finite(order: Sequence[Node], root: Node) -> bool:
     """Whether every gradient of the pass is finite, node by node (for create_graph,
     whose gradients are Values; the float walk sums what it passes on instead)."""
-    return all(isfinite(_number(node.grad)) for node in _every_node(order, root))
+    return all(isfinite(float_of(node.grad)) for node in _every_node(order, root))
 
 
 def nonfinite_gradient_error(order: Sequence[Node]) -> DomainError | None:
@@ -279,12 +288,12 @@ def nonfinite_gradient_error(order: Sequence[Node]) -> DomainError | None:
     overflows); failing that, a sum of finite contributions overflowed.
     """
     for node in reversed(order):
-        g = _number(node.grad)
+        g = float_of(node.grad)
         if not isfinite(g):
             continue  # received from a consumer: the culprit came earlier in the walk
         local = node.op.local(node._prev, node.data)
         for i, d in enumerate(local, 1):
-            d = _number(d)
+            d = float_of(d)
             if not isfinite(g * d):
                 operands = ", ".join(f"{p.data:g}" for p in node._prev)
                 return DomainError(
@@ -296,7 +305,7 @@ def nonfinite_gradient_error(order: Sequence[Node]) -> DomainError | None:
                     [p.data for p in node._prev],
                 )
     for node in _every_node(order, None):
-        if not isfinite(_number(node.grad)):
+        if not isfinite(float_of(node.grad)):
             return DomainError(
                 f"backward: the gradient of {node!r} overflowed a float when the "
                 "contributions of its consumers were added up"
@@ -310,10 +319,6 @@ def _every_node(order: Sequence[Node], root: Node | None) -> Iterator[Node]:
         yield from node._prev
     if root is not None:
         yield root
-
-
-def _number(x: Any) -> float:
-    return x if x.__class__ is float else getattr(x, "data", x)
 
 
 @contextmanager

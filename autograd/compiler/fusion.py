@@ -13,14 +13,12 @@ it absorbs are never computed on their own:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import chain
-from operator import attrgetter
 from typing import Any
 
 from .. import ops
+from ..graph import use_counts
 from ..operation import CompiledForm, Op
 
 Node = Any
@@ -50,7 +48,7 @@ class GraphFacts:
             else:
                 is_batch[node] = node in inputs
                 needs_grad[node] = is_batch[node] or node in params
-        uses = Counter(chain.from_iterable(map(attrgetter("_prev"), order)))
+        uses = use_counts(order)
         uses.update(outputs)
         return cls(is_batch, uses, needs_grad)
 
