@@ -167,27 +167,31 @@ def numpy_moons(weights: Weights, X: np.ndarray, y: np.ndarray) -> list[float]:
     return losses
 
 
+def digits_epochs(n: int, step: Callable[[slice], float]) -> list[float]:
+    """W4's epochs: ``step(rows)`` trains on one batch and returns its loss; the loss of
+    every epoch, weighted by batch size as nn.fit reports it."""
+    batches = digits_batches(n)
+    sizes = [b.stop - b.start for b in batches]
+    return [epoch_loss([step(rows) for rows in batches], sizes) for _ in range(DIGITS_EPOCHS)]
+
+
 def numpy_digits(weights: Weights, X: np.ndarray, y: np.ndarray) -> list[float]:
     """W4 by hand in numpy; the loss of every epoch (as nn.fit reports it)."""
     layers = [(w.copy(), b.copy()) for w, b in weights]
     onehot = np.eye(DIGITS_SIZES[-1])[y]
-    batches = digits_batches(len(X))
-    sizes = [b.stop - b.start for b in batches]
-    losses = []
-    for _ in range(DIGITS_EPOCHS):
-        batch_losses = []
-        for rows in batches:
-            xb, tb = X[rows], onehot[rows]
-            pre, logits = _relu_mlp_forward(layers, xb)
-            shifted = logits - logits.max(axis=1, keepdims=True)
-            logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-            batch_losses.append(float(-(tb * logp).sum(axis=1).mean()))
-            dout = (np.exp(logp) - tb) / len(xb)
-            for (w, b), (gw, gb) in zip(layers, _relu_mlp_backward(layers, xb, pre, dout)):
-                w -= DIGITS_LR * gw
-                b -= DIGITS_LR * gb
-        losses.append(epoch_loss(batch_losses, sizes))
-    return losses
+
+    def step(rows: slice) -> float:
+        xb, tb = X[rows], onehot[rows]
+        pre, logits = _relu_mlp_forward(layers, xb)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        dout = (np.exp(logp) - tb) / len(xb)
+        for (w, b), (gw, gb) in zip(layers, _relu_mlp_backward(layers, xb, pre, dout)):
+            w -= DIGITS_LR * gw
+            b -= DIGITS_LR * gb
+        return float(-(tb * logp).sum(axis=1).mean())
+
+    return digits_epochs(len(X), step)
 
 
 # ----- PyTorch tensors (eager) -------------------------------------------------------------
@@ -239,18 +243,14 @@ def torch_digits(weights: Weights, X: np.ndarray, y: np.ndarray) -> list[float]:
 
     params = _torch_params(weights)
     xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    batches = digits_batches(len(X))
-    sizes = [b.stop - b.start for b in batches]
-    losses = []
-    for _ in range(DIGITS_EPOCHS):
-        batch_losses = []
-        for rows in batches:
-            loss = torch.nn.functional.cross_entropy(_torch_mlp(params, xt[rows]), yt[rows])
-            loss.backward()
-            _torch_sgd(params, DIGITS_LR)
-            batch_losses.append(loss.item())
-        losses.append(epoch_loss(batch_losses, sizes))
-    return losses
+
+    def step(rows: slice) -> float:
+        loss = torch.nn.functional.cross_entropy(_torch_mlp(params, xt[rows]), yt[rows])
+        loss.backward()
+        _torch_sgd(params, DIGITS_LR)
+        return loss.item()
+
+    return digits_epochs(len(X), step)
 
 
 # ----- W2, W3: graphs for the pure-Python engines (benchmarks/scalar.py) ---------------------

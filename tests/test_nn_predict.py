@@ -15,6 +15,8 @@ from autograd import Value, no_grad
 from nn.functional import ACTIVATIONS
 from nn.programs import _PROGRAMS
 
+from .test_nn_compiled import DataDependent
+
 TIGHT = {"rtol": 1e-12, "atol": 1e-12}
 
 
@@ -183,17 +185,6 @@ def test_perceptron_labels_come_from_the_compiled_score():
 
 
 # ----- the scalar engine where the graph cannot be compiled -----------------------------------
-class DataDependent(nn.Module):
-    """Python control flow on the data: the graph differs from sample to sample."""
-
-    def __init__(self):
-        self.inner = nn.MLP(2, [3, 1], seed=0)
-
-    def __call__(self, x):
-        out = self.inner(x)
-        return out.tanh() if out.data > 0 else out * 2
-
-
 class HandBuilt(nn.Module):
     """A node built micrograd-style, with an op outside the table."""
 
