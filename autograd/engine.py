@@ -250,8 +250,29 @@ class Value:
     def __ge__(self, other: Value | Number) -> bool:
         return self.data >= _data(other)
 
+    # ----- a Value in places a Python number goes: all read data ------------------------
     def __float__(self) -> float:
         return self.data
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        """``round(v, 2)`` rounds the data, as ``round(2.345, 2)`` does (a number, no node)."""
+        return round(self.data, ndigits)
+
+    def __trunc__(self) -> int:
+        return math.trunc(self.data)
+
+    def __floor__(self) -> int:
+        return math.floor(self.data)
+
+    def __ceil__(self) -> int:
+        return math.ceil(self.data)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats the data; an empty spec gives the repr."""
+        return format(self.data, spec) if spec else repr(self)
 
     def item(self) -> float:
         """The number, as PyTorch's ``tensor.item()``."""
@@ -306,22 +327,26 @@ class Value:
             order = graph.topological_order(self, leaves=False)
             graph.backpropagate(order, self, gradient, create_graph=create_graph, check=check)
 
-    def backward_steps(self, gradient: float = 1.0) -> Iterator[explain.BackwardStep]:
+    def backward_steps(
+        self, gradient: float = 1.0, *, model: Any = None
+    ) -> Iterator[explain.BackwardStep]:
         """Backward, one node at a time: yields an :class:`~autograd.explain.BackwardStep`.
 
         ``print(step)`` explains the chain rule with the actual numbers. Consuming
-        every step leaves exactly the gradients ``backward()`` gives.
+        every step leaves exactly the gradients ``backward()`` gives. ``model=`` (such
+        as an ``nn.MLP``) names its parameters ``layers.0.neurons.3.w.1``.
         """
-        return explain.backward_steps(self, gradient)
+        return explain.backward_steps(self, gradient, model=model)
 
     def formula(self) -> str:
         """A readable expression for this node, e.g. ``tanh(x*w + b)``."""
         return explain.formula(self)
 
-    def tree(self, *, max_depth: int = 40) -> str:
+    def tree(self, *, max_depth: int = 40, model: Any = None) -> explain.TextTree:
         """A text tree with data and grad on every node (no Graphviz needed); branches
-        deeper than ``max_depth`` end in a visible ``...`` line."""
-        return explain.tree(self, max_depth=max_depth)
+        deeper than ``max_depth`` end in a visible ``...`` line; ``model=`` names the
+        model's parameters. It prints as a tree also as a cell's last expression."""
+        return explain.tree(self, max_depth=max_depth, model=model)
 
 
 def _show(x: Any) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .graph import reverse_walk, seed, topological_order, use_counts
 from .operation import Op, Precedence
@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 __all__ = [
     "BackwardStep",
     "Contribution",
+    "TextTree",
     "backward_steps",
     "formula",
     "node_formula",
     "node_names",
+    "parameter_names",
     "tree",
 ]
 
@@ -34,22 +36,58 @@ def _signed(x: float) -> str:
 
 
 # ----- names and formulas ---------------------------------------------------------------
-def node_names(root: Value, topo: list[Value] | None = None) -> dict[int, str]:
-    """A short name for every node: its label, its number if a constant, else v1, v2..."""
-    topo = topological_order(root) if topo is None else topo
+def parameter_names(model: Any) -> dict[int, str]:
+    """``id(parameter) -> name`` from ``model.named_parameters()`` (or ``parameters()``).
+
+    Any object with ``named_parameters()`` works (``nn.MLP``, a PyTorch-style module of
+    Values): the names say where each parameter lives, ``layers.0.neurons.3.w.1``.
+    """
+    if hasattr(model, "named_parameters"):
+        pairs = list(model.named_parameters())
+    elif hasattr(model, "parameters"):
+        pairs = [(f"p{i}", p) for i, p in enumerate(model.parameters())]
+    else:
+        raise TypeError(
+            f"model= takes an object with named_parameters() or parameters() "
+            f"(such as nn.MLP), not {type(model).__name__}"
+        )
     names: dict[int, str] = {}
-    used = {node.label for node in topo if node.label}
+    for name, param in pairs:
+        if not hasattr(param, "_prev") or not hasattr(param, "data"):  # not a graph node
+            raise TypeError(
+                f"model parameter {name!r} is a {type(param).__name__}, not an autograd Value"
+            )
+        names.setdefault(id(param), str(name))
+    return names
+
+
+def node_names(
+    root: Value, topo: list[Value] | None = None, *, model: Any = None
+) -> dict[int, str]:
+    """A short name for every node: its label, its number if a constant, else v1, v2...
+
+    With ``model=`` the model's parameters are named as in ``model.named_parameters()``
+    (``layers.0.neurons.3.w.1``) instead of by their labels, so that the ``w0`` of one
+    neuron is told apart from the ``w0`` of another.
+    """
+    topo = topological_order(root) if topo is None else topo
+    given = {} if model is None else parameter_names(model)
+    names: dict[int, str] = {}
+    used = {node.label for node in topo if node.label} | set(given.values())
     counter = 0
     for node in topo:
-        if node.label:
-            names[id(node)] = node.label
+        key = id(node)
+        if key in given:
+            names[key] = given[key]
+        elif node.label:
+            names[key] = node.label
         elif not node._prev and node.op is None:
-            names[id(node)] = f"{node.data:g}"
+            names[key] = f"{node.data:g}"
         else:
             counter += 1
             while f"v{counter}" in used:
                 counter += 1
-            names[id(node)] = f"v{counter}"
+            names[key] = f"v{counter}"
     return names
 
 
@@ -128,17 +166,33 @@ def node_formula(node: Value, names: dict[int, str]) -> str:
     return _render(node.op, parts)
 
 
-def tree(root: Value, *, max_depth: int = 40) -> str:
+class TextTree(str):
+    """The text of :func:`tree`: a ``str`` that shows as the tree itself.
+
+    As a REPL's or notebook cell's last expression it prints as lines, not as one
+    quoted line full of ``\\n``; everything else a ``str`` does works unchanged.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython and Jupyter
+        printer.text(str(self))
+
+
+def tree(root: Value, *, max_depth: int = 40, model: Any = None) -> TextTree:
     """A text tree with data and grad on every node; shared nodes are shown once.
 
     Branches deeper than ``max_depth`` levels end in a visible ``...`` line (raise the
     limit to see more), so the text stays proportional to the graph even for a chain of
-    a million nodes.
+    a million nodes. ``model=`` names the model's parameters (see :func:`node_names`).
     """
     if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
         raise ValueError(f"max_depth must be a whole number >= 1, got {max_depth!r}")
     topo = topological_order(root)
-    names = node_names(root, topo)
+    names = node_names(root, topo, model=model)
     lines: list[str] = []
     shown: set[int] = set()
     stack: list[tuple[Value, str, str, int]] = [(root, "", "", 0)]
@@ -162,7 +216,7 @@ def tree(root: Value, *, max_depth: int = 40) -> str:
                 (parents[i], child_lead + ("└── " if last else "├── "),
                  child_lead + ("    " if last else "│   "), depth + 1)
             )  # fmt: skip
-    return "\n".join(lines)
+    return TextTree("\n".join(lines))
 
 
 # ----- the stepper ----------------------------------------------------------------------
@@ -177,7 +231,7 @@ class Contribution:
     grad_after: float
 
 
-@dataclass
+@dataclass(repr=False)
 class BackwardStep:
     """One node of the backward pass, with the chain rule's numbers.
 
@@ -195,6 +249,12 @@ class BackwardStep:
     upstream: float
     contributions: list[Contribution]
 
+    def __repr__(self) -> str:
+        return f"<BackwardStep {self.index}/{self.total}\n{self}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython and Jupyter
+        printer.text(repr(self))
+
     def __str__(self) -> str:
         y, n = self.root_name, self.name
         head = f"{n} = {self.expression}:"
@@ -210,14 +270,17 @@ class BackwardStep:
         return "\n".join(lines)
 
 
-def backward_steps(root: Value, gradient: float = 1.0) -> Iterator[BackwardStep]:
+def backward_steps(
+    root: Value, gradient: float = 1.0, *, model: Any = None
+) -> Iterator[BackwardStep]:
     """Yield one :class:`BackwardStep` per non-leaf node, in reverse topological order.
 
     The steps are the reverse walk of :mod:`autograd.graph`, paused after each node:
-    consuming every step leaves exactly the gradients ``backward()`` gives.
+    consuming every step leaves exactly the gradients ``backward()`` gives. ``model=``
+    names the model's parameters (see :func:`node_names`).
     """
     topo = topological_order(root)
-    names = node_names(root, topo)
+    names = node_names(root, topo, model=model)
     seed(topo, root, gradient)
     total = sum(1 for node in topo if node.op is not None)
     walk = reverse_walk(topo, stepping=True)

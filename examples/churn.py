@@ -11,7 +11,7 @@ Run: python examples/churn.py   (writes churn_history.png when matplotlib is ins
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 from typing import Any
 
@@ -89,4 +89,8 @@ def main(
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    main(quick=parser.parse_args().quick)

@@ -12,7 +12,7 @@ Run: python examples/linear_fit.py
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 import nn
 from autograd import Value
@@ -103,4 +103,8 @@ def main(quick: bool = False, quiet: bool = False) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    main(quick=parser.parse_args().quick)

@@ -9,9 +9,9 @@ Run: python examples/regression.py   (writes regression_fit.png when matplotlib 
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -86,4 +86,8 @@ def main(
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    main(quick=parser.parse_args().quick)

@@ -16,6 +16,16 @@ saved as JSON.
 ...                  epochs=50, metrics=["accuracy"], quiet=True)
 """
 
+# ruff: noqa: E402  (the package check below runs before any other import)
+import runpy as _runpy
+from pathlib import Path as _Path
+
+# First of all: stop with a clear error when another package named autograd, nn or viz
+# is imported instead of chainrule's (autograd/packages.py, run by its path).
+_runpy.run_path(
+    str(_Path(__file__).resolve().parents[1] / "autograd" / "packages.py"), run_name="check"
+)
+
 from . import datasets, functional, losses, metrics, optim
 from .data import (
     KFold,

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .checks import int_at_least
 from .data import KFold, StratifiedKFold, check_dataset
 from .module import Module
 from .optim import Optimizer
+from .progress import progress_bar
 from .training import fit
 
 __all__ = ["CVResult", "Run", "RunsFailedError", "SearchResult", "cross_validate", "search"]
@@ -341,7 +341,7 @@ def _run_all(
 ) -> list[CVResult]:
     """Every run of every configuration, in parallel where asked, with one progress bar."""
     tasks = jobs.tasks(configs)
-    bar = tqdm(total=len(tasks), disable=quiet, unit="run", desc="cross-validating")
+    bar = progress_bar(total=len(tasks), disable=quiet, unit="run", desc="cross-validating")
     runs: dict[int, Run] = {}
     try:
         for task, run in _execute(jobs, tasks, n_jobs, backend):

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from autograd import DomainError, Value, cycle_collector_paused, no_grad
 
+from . import progress
 from .checks import finite_real, flag, int_at_least
 from .compiled import CompiledStep, NotCompilable, describe
 from .data import check_dataset, train_test_split
@@ -491,7 +491,9 @@ def _run_epochs(
     n_batches = 1 if plan.batch_size is None else math.ceil(len(plan.X) / plan.batch_size)
     position = _Position(epochs, n_batches)
     updates_before = plan.optimizer.steps
-    bar = tqdm(total=epochs * n_batches, disable=quiet, unit="step", dynamic_ncols=True)
+    bar = progress.progress_bar(
+        total=epochs * n_batches, disable=quiet, unit="step", dynamic_ncols=True
+    )
     start = time.perf_counter()
     try:
         for epoch in range(epochs):
@@ -690,7 +692,7 @@ def fit(
     with temporary_mode(plan.model, training=True):
         step = _make_step(plan, history)
         if history.engine_note and not quiet:
-            tqdm.write(history.engine_note)
+            progress.write(history.engine_note)
         _run_epochs(plan, step, stopping, history, quiet)
     stopping.restore_best_weights(plan.model)
     return history

@@ -13,9 +13,20 @@ the optional extra ``chainrule[plot]``, imported on first use; GIFs need Pillow
 (``chainrule[gif]``).
 """
 
+# ruff: noqa: E402  (the package check below runs before any other import)
+import runpy as _runpy
+from pathlib import Path as _Path
+
+# First of all: stop with a clear error when another package named autograd, nn or viz
+# is imported instead of chainrule's (autograd/packages.py, run by its path).
+_runpy.run_path(
+    str(_Path(__file__).resolve().parents[1] / "autograd" / "packages.py"), run_name="check"
+)
+
 from .animate import animate_backward, backward_frames
 from .draw import draw_dot, draw_graph
 from .large import GraphTooLargeError
+from .network import draw_network
 from .plots import plot_decision_boundary, plot_history, plot_search
 from .render import (
     GraphvizNotFoundError,
@@ -36,6 +47,7 @@ __all__ = [
     "backward_frames",
     "draw_dot",
     "draw_graph",
+    "draw_network",
     "format_number",
     "plot_decision_boundary",
     "plot_history",

@@ -64,22 +64,41 @@ def _draw(args: argparse.Namespace) -> int:
     )
 
 
+def version() -> str:
+    """chainrule's installed version ("unknown" when run from a folder not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("chainrule")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``chainrule`` and its three commands."""
     parser = _Parser(
         prog="chainrule",
         description="A scalar autograd engine with a graph visualizer.",
     )
+    parser.add_argument("--version", action="version", version=f"chainrule {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser(
-        "demo", help="train a model, print backprop step by step, draw graphs"
+        "demo",
+        help="train a model, print backprop step by step, draw graphs",
+        description="The tour: backprop through one neuron step by step, then an MLP "
+        "trained on the moons dataset; pictures and a GIF go to --output.",
     )
     demo.add_argument("-o", "--output", default="chainrule-output", help="folder for pictures")
     demo.add_argument("--quick", action="store_true", help="a smaller, faster run")
     demo.set_defaults(run=_demo)
 
-    check = commands.add_parser("check", help="property-check the gradients of every registered op")
+    check = commands.add_parser(
+        "check",
+        help="property-check the gradients of every registered op",
+        description="Check every registered op's derivative against finite differences "
+        "on random inputs (Hypothesis), including ops your --module registers.",
+    )
     check.add_argument(
         "--module", action="append", default=[], metavar="MODULE",
         help="import this module first (it may register ops); may be repeated",
@@ -99,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     draw = commands.add_parser(
         "draw",
         help="draw the graph of an expression with its gradients",
+        description="Evaluate an expression at the given values, backpropagate, and "
+        "draw its graph with data and grad on every node.",
         epilog='An expression may start with "-" ("-x*y"); one starting with -o or -h '
         'goes after "--": chainrule draw --at o=1 -- "-o*2".',
     )

@@ -3,12 +3,14 @@
 matplotlib is an optional extra (``pip install "chainrule[plot]"``), imported when
 a plot is made. Plots are drawn on a stand-alone ``matplotlib.figure.Figure``:
 nothing touches pyplot's global state or the backend of a running notebook. Each
-function returns the figure (Jupyter shows it inline) and, given a path, also
-saves it there (format from the suffix: png, svg, pdf).
+function returns the figure and, given a path, also saves it there (format from the
+suffix: png, svg, pdf). As a notebook cell's last expression the figure shows inline
+(as a PNG) with no ``%matplotlib`` magic: it carries its own ``_repr_png_``.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -40,7 +42,20 @@ def _figure(**kwargs: Any) -> Any:
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError(PLOT_HINT) from None
-    return Figure(**kwargs)
+    return _inline_figure_class(Figure)(**kwargs)
+
+
+@functools.cache
+def _inline_figure_class(base: type) -> type:
+    class Figure(base):  # type: ignore[misc, valid-type]
+        """A matplotlib Figure that notebooks show inline without ``%matplotlib``."""
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", bbox_inches="tight")
+            return buffer.getvalue()
+
+    return Figure
 
 
 def _save(fig: Any, path: str | os.PathLike[str] | None, dpi: float) -> None:

@@ -19,7 +19,6 @@ import errno
 import math
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 import warnings
@@ -31,6 +30,8 @@ from typing import Any
 import graphviz
 
 from autograd import Value
+
+from .digraph import INSTALL_HINT, GraphvizNotFoundError, find_dot
 
 __all__ = [
     "DOT_TIMEOUT",
@@ -48,23 +49,6 @@ __all__ = [
 
 FORMATS = ("png", "svg", "pdf", "jpg", "jpeg", "gif", "dot", "gv")
 _TEXT_FORMATS = ("dot", "gv")  # the DOT source itself, no Graphviz needed
-
-INSTALL_HINT = (
-    "Graphviz's `dot` program was not found on PATH; chainrule needs it to render graphs "
-    "(the `graphviz` Python package alone only writes DOT text). Install Graphviz:\n"
-    "  Debian/Ubuntu:  sudo apt-get install graphviz\n"
-    "  Fedora:         sudo dnf install graphviz\n"
-    "  macOS:          brew install graphviz\n"
-    "  conda:          conda install -c conda-forge graphviz\n"
-    "  Windows:        winget install graphviz  (then add its bin folder to PATH)\n"
-    "Without Graphviz you can still print a graph as text: value.tree(), or write "
-    "the DOT text with viz.render(root, 'graph.dot')."
-)
-
-
-class GraphvizNotFoundError(RuntimeError):
-    """Graphviz's ``dot`` program is not installed (or not on PATH)."""
-
 
 class RenderWarning(UserWarning):
     """``dot`` succeeded but printed a warning (such as scaling down a huge bitmap)."""
@@ -86,16 +70,15 @@ class PictureFormatError(ValueError):
     """The picture's file name has no suffix, or one that names no known format."""
 
 
-def find_dot() -> str:
-    """The path of Graphviz's ``dot``; :class:`GraphvizNotFoundError` says how to install it."""
-    path = shutil.which("dot")
-    if path is None:
-        raise GraphvizNotFoundError(INSTALL_HINT)
-    return path
+VIEWS = ("graph", "network")
 
 
-def dot_source(graph: Value | Sequence[Value] | graphviz.Digraph, **draw_options: Any) -> str:
-    """The DOT text of a digraph, or of the drawing of a Value (see :func:`viz.draw_graph`)."""
+def dot_source(graph: Any, *, view: str = "graph", **draw_options: Any) -> str:
+    """The DOT text of a digraph, or of a drawing: of a Value's computation graph
+    (``view="graph"``, see :func:`viz.draw_graph`) or of a model as a neural-network
+    diagram (``view="network"``, see :func:`viz.draw_network`)."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(map(repr, VIEWS))}; got {view!r}")
     if isinstance(graph, (graphviz.Digraph, graphviz.Graph)):
         if draw_options:
             raise TypeError(
@@ -103,6 +86,10 @@ def dot_source(graph: Value | Sequence[Value] | graphviz.Digraph, **draw_options
                 "digraph that is already drawn"
             )
         return graph.source
+    if view == "network":
+        from .network import draw_network
+
+        return draw_network(graph, **draw_options).source
     from .draw import draw_graph
 
     return draw_graph(graph, **draw_options).source
@@ -172,6 +159,7 @@ def render(
     *,
     dpi: float | None = None,
     timeout: float | None = DOT_TIMEOUT,
+    view: str = "graph",
     **draw_options: Any,
 ) -> Path | list[Path]:
     """Draw ``graph`` (a Value or a digraph) and write it to ``path``.
@@ -184,14 +172,15 @@ def render(
     ``timeout`` (seconds, default ``DOT_TIMEOUT``; None: no limit) stops a ``dot``
     that runs too long with a :class:`RenderError`. Keywords such as
     ``local_grads=True`` or ``model=...`` are drawing options (see
-    :func:`viz.draw_graph`).
+    :func:`viz.draw_graph`). ``view="network"`` draws a model (the first argument)
+    as a neural-network diagram instead, with :func:`viz.draw_network`'s options.
     """
     single = isinstance(path, (str, os.PathLike))
     paths = [Path(path)] if single else [Path(p) for p in path]  # type: ignore[union-attr]
     if not paths:
         raise ValueError("render needs at least one output path")
     formats = [picture_format(p) for p in paths]
-    source = dot_source(graph, **draw_options)
+    source = dot_source(graph, view=view, **draw_options)
     if dpi is None and _count_nodes(source) > LARGE_GRAPH:
         dpi = 72
     outputs = render_bytes(source, formats, dpi=dpi, timeout=timeout)
