@@ -50,6 +50,7 @@ __all__ = [
 FORMATS = ("png", "svg", "pdf", "jpg", "jpeg", "gif", "dot", "gv")
 _TEXT_FORMATS = ("dot", "gv")  # the DOT source itself, no Graphviz needed
 
+
 class RenderWarning(UserWarning):
     """``dot`` succeeded but printed a warning (such as scaling down a huge bitmap)."""
 
