@@ -22,7 +22,7 @@ from . import mode as _mode
 from .graph import cycle_collector_paused
 from .operation import DomainError, Op
 
-__all__ = ["DomainError", "Value", "cycle_collector_paused"]
+__all__ = ["Constant", "DomainError", "Value", "cycle_collector_paused"]
 
 Number = int | float
 
@@ -357,9 +357,19 @@ def _data(x: Value | Number) -> float:
     return x.data if isinstance(x, Value) else _to_float(x)
 
 
+class Constant(Value):
+    """A number an op turned into a leaf: the ``2`` of ``2 * x``, as micrograd does.
+
+    It is a Value in every way (it even gets a ``grad``, which nobody can read); the
+    class only tells pictures and text that you did not make this leaf yourself.
+    """
+
+    __slots__ = ()
+
+
 def _const(x: Any) -> Value:
     """A number used in an op becomes a constant leaf, as in micrograd."""
-    out = _new(Value)
+    out = _new(Constant)
     out.data = _to_float(x)
     out.grad = 0.0
     out._prev = ()

@@ -64,8 +64,18 @@ def main() -> int:
     o, inputs = neuron()
     made.append(viz.animate_backward(o, IMAGES / "backprop.gif", inputs=inputs, dpi=90))
 
+    loss, model, x = mlp_loss([4, 4, 1])  # 47 steps, one frame per neuron: 19 frames
+    made.append(
+        viz.animate_backward(
+            loss, IMAGES / "mlp_backprop.gif", model=model, inputs=x,
+            collapse="layers.*.neurons.*", seconds_per_frame=1.0, dpi=80,
+        )
+    )  # fmt: skip
+
     loss, model, x = mlp_loss([3, 1])
-    made.append(viz.render(loss, IMAGES / "mlp.png", model=model, inputs=x, dpi=90))
+    # at natural size (max_size=None): a slide-sized overview of every node is too small
+    # to read, and the docs let the reader zoom in
+    made.append(viz.render(loss, IMAGES / "mlp.png", model=model, inputs=x, max_size=None, dpi=90))
 
     loss, model, x = mlp_loss([8, 8, 1])
     made.append(
@@ -108,6 +118,19 @@ def main() -> int:
     )
     made.append(IMAGES / "boundary.png")
     made.append(search_picture(X, y))
+
+    small = nn.MLP(2, [8, 8, 1], activation="tanh", seed=0)  # as in docs/viz.md
+    nn.fit(small, X, y, loss="hinge", optimizer=nn.SGD(small.parameters(), lr=0.1),
+           epochs=30, quiet=True)  # fmt: skip
+    made.append(
+        viz.render(
+            small,
+            IMAGES / "network.png",
+            view="network",
+            sample=X[0],
+            title="MLP(2, [8, 8, 1]) after 30 epochs on the moons",
+        )
+    )
 
     for path in made:
         print(f"wrote {path.relative_to(IMAGES.parent.parent)}")

@@ -195,14 +195,19 @@ def test_overflow_is_reported_as_overflow():
 @pytest.mark.parametrize("op", [op for op in BUILTIN if op.domain], ids=lambda op: op.name)
 @given(xs=st.lists(st.floats(min_value=-3, max_value=3), min_size=3, max_size=3))
 def test_domain_predicate_agrees_with_forward(op, xs):
-    """The declared domain is exactly where forward succeeds (no silent wrong numbers)."""
+    """The declared domain is exactly where forward succeeds (no silent wrong numbers).
+
+    An overflow (3e-207 ** -2) is a range error, not outside the math domain: it is
+    reported as "overflow" (see test_overflow_is_reported_as_overflow), not checked here.
+    """
     op = bound(op)
     xs = xs[: op.arity or 3]
     inside = op.check_domain(xs)
     try:
         op.evaluate(xs)
         ok = True
-    except DomainError:
+    except DomainError as error:
+        assume("overflow" not in str(error))
         ok = False
     assert ok == inside, (op.name, xs)
 

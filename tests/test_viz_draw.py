@@ -164,12 +164,14 @@ def test_an_undefined_local_derivative_is_labelled_not_raised():
 
 def test_roles_default_rule():
     x = Value(2.0, label="x")
-    y = 3 * x + 1  # 3 and 1 are constants; x is a labelled leaf: a parameter by default
+    w = Value(0.5, label="w1")
+    y = 3 * x * w + 1  # 3 and 1 are constants; without inputs=/params= names guess
     source = viz.draw_graph(y).source
-    assert name_fill(source, "x") == ROLE_COLORS["parameter"]
+    assert name_fill(source, "x") == ROLE_COLORS["input"]
+    assert name_fill(source, "w1") == ROLE_COLORS["parameter"]  # reads as a weight
     assert name_fill(source, "3") == ROLE_COLORS["constant"]
     assert name_fill(source, "1") == ROLE_COLORS["constant"]
-    assert name_fill(source, "v2") == ROLE_COLORS["output"]
+    assert name_fill(source, "v3") == ROLE_COLORS["output"]
     assert name_fill(source, "v1") == ROLE_COLORS["intermediate"]
 
 
@@ -236,13 +238,13 @@ def test_several_roots_are_all_outputs():
 
 def test_a_custom_op_with_awkward_symbol_draws():
     op = autograd.register_op(
-        "viz_test_op", lambda x: 2 * x, lambda x, out: 2.0, symbol="f<|{x}|>&"
+        "viz_test_op", lambda x: 2 * x, lambda x, out: 2.0, formula="f<|{{x}}|>&({0})"
     )
     try:
         y = op(Value(1.5, label="x"))
         y.backward()
         texts = svg(viz.draw_graph(y, local_grads=True))
-        assert "f<|{x}|>&" in texts
+        assert "f<|{x}|>&" in texts  # the op as its formula writes it: f<|{x}|>&(x)
         assert "∂v1/∂x = 2" in texts
     finally:
         autograd.unregister_op("viz_test_op")

@@ -6,6 +6,13 @@ gradients not reached yet show ``?``. The last frame shows every gradient, equal
 to what ``backward()`` gives. Each frame is captioned with the step's chain rule
 and numbers, as ``print(step)`` shows them, and all frames share one layout
 (fixed-width gradient cells and caption), so nothing jumps between frames.
+
+With ``model=`` and ``collapse=`` (see :func:`viz.draw_graph`), consecutive steps
+inside one collapsed module are one frame: an ``nn.MLP(2, [8, 8, 1])`` collapsed per
+neuron takes about 30 frames instead of 125 steps.
+
+Frames are drawn like :func:`viz.draw_graph`, so they are scaled down to fit
+``max_size`` (16 x 9 inches: at most 1536 pixels wide at Graphviz's 96 dpi).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import graphviz
 
 from autograd import Value
 
-from .draw import Frame, draw_frame
+from .draw import Frame, collapsed_groups, draw_frame, frame_options
 from .render import _write_atomically, render_bytes
 from .style import format_number
 
@@ -49,22 +56,32 @@ def backward_frames(
     grad of the graph to 0, so the pictures show one clean pass; with
     ``zero_grad=False`` leaf gradients accumulate as ``backward()`` makes them.
     ``draw_options`` go to :func:`viz.draw_graph` (``local_grads`` defaults to
-    True here).
+    True here). With ``model=`` and ``collapse=``, the consecutive steps inside one
+    collapsed module make one frame.
     """
     if not isinstance(root, Value):
         raise TypeError(f"animate a Value, not {type(root).__name__}")
-    inner = sum(1 for node in root.topological_order() if node._prev)
-    if max_frames is not None and inner + 2 > max_frames:
+    draw_options.setdefault("local_grads", True)
+    frame_options(draw_options)  # unknown or bad options fail before the pass runs
+    groups = collapsed_groups(
+        root.topological_order(), draw_options.get("model"), draw_options.get("collapse")
+    )
+    needed = _frame_count(root, groups)
+    if max_frames is not None and needed > max_frames:
+        hint = (
+            "collapse fewer steps into one frame with a coarser collapse= pattern"
+            if groups
+            else "pass model=your_model, collapse='layers.*.neurons.*' for one frame per neuron"
+        )
         raise ValueError(
-            f"this graph needs {inner + 2} frames (one per op node, plus the seed and the "
-            f"end), more than max_frames={max_frames}; animate a smaller expression or "
-            "raise max_frames"
+            f"this graph needs {needed} frames (one per op node or collapsed module, plus "
+            f"the seed and the end), more than max_frames={max_frames}; {hint}, animate a "
+            "smaller expression, or raise max_frames"
         )
     if zero_grad:
         root.zero_grad()
     precision = draw_options.get("precision", 4)
-    draw_options.setdefault("local_grads", True)
-    states = list(_states(root, gradient))
+    states = list(_states(root, gradient, groups, draw_options.get("model")))
     texts = [
         {key: "?" if g is None else format_number(g, precision) for key, g in grads.items()}
         for grads, *_ in states
@@ -82,28 +99,75 @@ def backward_frames(
     ]
 
 
+def _runs(keys: list[Any]) -> list[int]:
+    """Lengths of the runs of equal consecutive keys (None is never equal: its own run)."""
+    runs: list[int] = []
+    previous: Any = None
+    for key in keys:
+        if runs and key is not None and key == previous:
+            runs[-1] += 1
+        else:
+            runs.append(1)
+        previous = key
+    return runs
+
+
+def _frame_count(root: Value, groups: dict[int, str]) -> int:
+    """Frames of the animation: the seed, one per step or run of steps in a module, the end."""
+    # the backward steps are these nodes in reverse: the same runs, in reverse order
+    steps = [groups.get(id(n)) for n in root.topological_order() if n.op is not None]
+    return len(_runs(steps)) + 2
+
+
 def _states(
-    root: Value, gradient: float
-) -> Iterator[tuple[dict[int, float | None], int | None, set[int], str]]:
-    """(grads shown, node processed, nodes just updated, caption) for each frame."""
+    root: Value, gradient: float, groups: dict[int, str], model: Any = None
+) -> Iterator[tuple[dict[int, float | None], set[int], set[int], str]]:
+    """(grads shown, nodes processed, nodes just updated, caption) for each frame.
+
+    Only ids, numbers and text: the caller draws after this.
+    """
     shown: dict[int, float | None] = {id(node): None for node in root.topological_order()}
-    steps = root.backward_steps(gradient)
+    steps = root.backward_steps(gradient, model=model)
     first = next(steps, None)  # the stepper seeds the root when it starts
     shown[id(root)] = float(root.grad)
     name = first.root_name if first is not None else (root.label or "y")
     seed = f"seed: d{name}/d{name} = {format_number(float(root.grad))}"
     total = first.total if first is not None else 0
-    yield dict(shown), None, {id(root)}, f"{seed}\nthen {total} steps of the chain rule"
+    yield dict(shown), set(), {id(root)}, f"{seed}\nthen {total} steps of the chain rule"
     step = first
+    run: list[str] = []  # the captions of the steps of one module so far
+    current: set[int] = set()
+    updated: set[int] = set()
+    inside: set[int] = set()  # the module's own nodes the run updated
+    start = upstream = ""
     while step is not None:
-        updated = set()
+        group = groups.get(id(step.node))
         for c in step.contributions:
             shown[id(c.parent)] = float(c.grad_after)
             updated.add(id(c.parent))
-        caption = f"step {step.index}/{step.total}\n{step}"
-        yield dict(shown), id(step.node), updated, caption
-        step = next(steps, None)
-    yield dict(shown), None, set(), "done: every gradient is filled in (as backward() gives)"
+            if group is not None and groups.get(id(c.parent)) == group:
+                inside.add(id(c.parent))
+        current.add(id(step.node))
+        if not run:
+            start = f"{step.index}"
+            upstream = f"d{step.root_name}/d{step.name} = {step.upstream:.6g}"
+        run.append(f"step {step.index}/{step.total}\n{step}")
+        following = next(steps, None)
+        if group is None or following is None or groups.get(id(following.node)) != group:
+            if len(run) == 1:
+                caption = run[0]
+            else:
+                outside = len(updated - inside)
+                caption = (
+                    f"steps {start}-{step.index}/{step.total}: backprop through {group} "
+                    f"({len(run)} steps of the chain rule, one frame)\n"
+                    f"starts from {upstream}, fills in the grads of {len(inside)} values "
+                    f"inside it\nand adds to the grads of {outside} values outside it"
+                )
+            yield dict(shown), current, updated, caption
+            run, current, updated, inside = [], set(), set(), set()
+        step = following
+    yield dict(shown), set(), set(), "done: every gradient is filled in (as backward() gives)"
 
 
 def _same_size(captions: list[str]) -> list[str]:
@@ -135,6 +199,12 @@ def animate_backward(
     that receives ``frame-000.png``, ``frame-001.png``, ... and the list of them is
     returned. The pass really runs: afterwards grads equal ``backward()``'s (see
     :func:`backward_frames` for ``zero_grad`` and ``gradient``).
+
+    Size: frames fit ``max_size`` (16 x 9 inches by default), so at Graphviz's 96 dpi
+    a GIF is at most 1536 x 864 pixels (``dpi=72``: 1152 x 648); ``max_size=None``
+    keeps the natural size. An MLP animates with ``model=`` and ``collapse=``: one
+    frame per run of steps inside a collapsed module (``collapse="layers.*.neurons.*"``
+    turns the 123 steps of an ``MLP(2, [8, 8, 1])`` and its loss into 35 frames).
     """
     target = Path(path)
     suffix = target.suffix.lower()

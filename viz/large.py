@@ -16,9 +16,9 @@ from __future__ import annotations
 import fnmatch
 from collections import deque
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from autograd import Value
+from autograd.explain import parameter_names
 
 from .labels import shorten
 
@@ -40,27 +40,6 @@ class GraphTooLargeError(ValueError):
 
 
 # ----- module names ----------------------------------------------------------------------
-def parameter_names(model: Any) -> dict[int, str]:
-    """``id(parameter) -> name`` from ``model.named_parameters()`` (or ``parameters()``)."""
-    if hasattr(model, "named_parameters"):
-        pairs = list(model.named_parameters())
-    elif hasattr(model, "parameters"):
-        pairs = [(f"p{i}", p) for i, p in enumerate(model.parameters())]
-    else:
-        raise TypeError(
-            f"model= takes an object with named_parameters() or parameters() "
-            f"(such as nn.MLP), not {type(model).__name__}"
-        )
-    names: dict[int, str] = {}
-    for name, param in pairs:
-        if not isinstance(param, Value):
-            raise TypeError(
-                f"model parameter {name!r} is a {type(param).__name__}, not an autograd Value"
-            )
-        names.setdefault(id(param), str(name))
-    return names
-
-
 def module_of(parameter_name: str) -> str:
     """The module a parameter belongs to: ``layers.0.neurons.3.w.1`` -> ``layers.0.neurons.3``.
 

@@ -24,6 +24,7 @@ import graphviz
 
 from autograd import Value, enable_grad
 
+from .digraph import Digraph
 from .labels import escape, html_label, shorten, shorten_lines
 from .style import FONT, ROLE_COLORS, format_number, gradient_color
 
@@ -371,7 +372,7 @@ class _Drawing:
             if level:
                 self.reduced.append((col.title, level))
         tallest = max(len(col.ids) * (d + NODESEP) for col, d in zip(self.columns, self.diameters))
-        graph = graphviz.Digraph(
+        graph = Digraph(
             name="network",
             format=self.format,
             graph_attr={

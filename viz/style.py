@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 __all__ = [
+    "MAX_SIZE",
     "ROLE_COLORS",
     "ROLE_NAMES",
     "format_number",
@@ -14,6 +15,10 @@ __all__ = [
 
 FONT = "Helvetica"
 MONO = "Courier"
+
+# The default largest picture, in inches: a 16:9 slide, 1536 x 864 pixels at Graphviz's
+# 96 dpi. Larger drawings are scaled down to fit (dot's graph attribute ``size``).
+MAX_SIZE = (16.0, 9.0)
 
 # Roles a value node can play; the colour fills the node's name cell.
 ROLE_COLORS = {
@@ -31,6 +36,7 @@ ROLE_NAMES = {
     "intermediate": "intermediate",
 }
 OP_FILL = "#f7f7f7"
+BUNDLE_COLOR = "#555555"  # an edge standing for many edges between two clusters
 HIGHLIGHT = "#ff9f1c"  # the node being processed in a backprop frame
 JUST_UPDATED = "#fff3b0"  # grad cells that just received a contribution
 EDGE_HIGHLIGHT = "#d62728"
