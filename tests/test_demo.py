@@ -19,7 +19,7 @@ def test_demo_trains_explains_and_draws(tmp_path, capsys):
     assert "dx1 += do/dv1 * dv1/dx1 = 0.5 * (-3) = -1.5" in out
     assert "x1   data=2 grad=-1.5" in out
     assert "train accuracy" in out and "test accuracy" in out and "f1-score" in out
-    for name in ("neuron.png", "model.png"):
+    for name in ("neuron.png", "model.png", "network.png"):
         width, height = png_size(tmp_path / name)
-        assert width > 100 and height > 50
+        assert 100 < width <= 1920 and 50 < height <= 1920  # fits a slide
     assert (tmp_path / "backprop.gif").read_bytes()[:6] in (b"GIF89a", b"GIF87a")

@@ -90,6 +90,10 @@ def draw_pictures(o: Value, inputs: list[Value], model: object, score: Value, ou
         print(
             f"wrote {out / 'model.png'}: d score / d node through the trained MLP, a box per neuron"
         )
+        inputs_of_score = [v for v in score.topological_order() if v.label in ("x1", "x2")]
+        sample = [v.data for v in sorted(inputs_of_score, key=lambda v: v.label)]
+        render(model, out / "network.png", view="network", sample=sample)
+        print(f"wrote {out / 'network.png'}: the MLP as neurons and weights, for the same point")
     except GraphvizNotFoundError as exc:
         print(f"no pictures: {exc}")
 
