@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 __all__ = [
     "BackwardStep",
     "Contribution",
+    "ForwardStep",
     "TextTree",
     "backward_steps",
     "formula",
+    "forward_steps",
     "node_formula",
     "node_names",
     "parameter_names",
@@ -217,6 +219,51 @@ def tree(root: Value, *, max_depth: int = 40, model: Any = None) -> TextTree:
                  child_lead + ("    " if last else "│   "), depth + 1)
             )  # fmt: skip
     return TextTree("\n".join(lines))
+
+
+# ----- the forward pass, one node at a time ---------------------------------------------
+@dataclass(repr=False)
+class ForwardStep:
+    """One node of the forward pass: its formula, then with its operands' numbers.
+
+    ``str(step)`` reads ``v1 = x*w = 2*(-3) = -6``.
+    """
+
+    index: int
+    total: int
+    node: Value
+    name: str
+    expression: str
+    with_numbers: str
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.expression} = {self.with_numbers} = {self.node.data:.6g}"
+
+    def __repr__(self) -> str:
+        return f"<ForwardStep {self.index}/{self.total}\n{self}>"
+
+
+def forward_steps(root: Value, *, model: Any = None) -> list[ForwardStep]:
+    """One :class:`ForwardStep` per non-leaf node, in topological order (as computed).
+
+    The numbers are the nodes' current data: the forward pass already ran when the
+    graph was built; these steps retell it. ``model=`` names parameters as in
+    :func:`node_names`.
+    """
+    topo = topological_order(root)
+    names = node_names(root, topo, model=model)
+    computed = [node for node in topo if node.op is not None]
+    return [
+        ForwardStep(
+            index,
+            len(computed),
+            node,
+            names[id(node)],
+            node_formula(node, names),
+            _render(node.op, [(_signed(p.data), Precedence.ATOM) for p in node._prev]),
+        )
+        for index, node in enumerate(computed, 1)
+    ]
 
 
 # ----- the stepper ----------------------------------------------------------------------

@@ -7,6 +7,7 @@
 >>> viz.draw_graph(y)                     # a graphviz.Digraph (shows inline in Jupyter)
 >>> viz.render(y, "graph.png")            # format from the suffix: .png .svg .pdf
 >>> viz.animate_backward(y, "backprop.gif")
+>>> viz.explore(y).save("graph.html")     # an interactive page (inline in notebooks too)
 
 Plots (``plot_history``, ``plot_decision_boundary``, ``plot_search``) need matplotlib,
 the optional extra ``chainrule[plot]``, imported on first use; GIFs need Pillow
@@ -25,6 +26,7 @@ _runpy.run_path(
 
 from .animate import animate_backward, backward_frames
 from .draw import draw_dot, draw_graph
+from .explore import Explorer, explore
 from .large import GraphTooLargeError
 from .network import draw_network
 from .plots import plot_decision_boundary, plot_history, plot_search
@@ -38,6 +40,7 @@ from .render import (
 from .style import format_number
 
 __all__ = [
+    "Explorer",
     "GraphTooLargeError",
     "GraphvizNotFoundError",
     "PictureFormatError",
@@ -48,6 +51,7 @@ __all__ = [
     "draw_dot",
     "draw_graph",
     "draw_network",
+    "explore",
     "format_number",
     "plot_decision_boundary",
     "plot_history",

@@ -1,4 +1,4 @@
-"""The ``chainrule`` command: ``demo``, ``check`` and ``draw``.
+"""The ``chainrule`` command: ``demo``, ``check``, ``draw`` and ``explore``.
 
 A user error (a bad argument or expression, an output path that cannot be written,
 no Graphviz, a graph too large or too slow to draw) prints one line,
@@ -74,8 +74,16 @@ def version() -> str:
         return "unknown (not installed)"
 
 
+def _explore(args: argparse.Namespace) -> int:
+    from .drawcmd import explore_command
+
+    return explore_command(
+        args.expression, assignments=args.at, output=args.output, timeout=args.timeout
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``chainrule`` and its three commands."""
+    """The argument parser of ``chainrule`` and its commands."""
     parser = _Parser(
         prog="chainrule",
         description="A scalar autograd engine with a graph visualizer.",
@@ -134,12 +142,31 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"stop Graphviz's dot after this long (default: {DOT_TIMEOUT:g})",
     )  # fmt: skip
     draw.set_defaults(run=_draw)
+
+    explore = commands.add_parser(
+        "explore",
+        help="write an interactive page that steps through backprop of an expression",
+        description="Evaluate an expression at the given values and write one self-contained "
+        "HTML page: the graph, and the forward and backward passes one node at a time (arrow "
+        "keys), with the chain rule's numbers.",
+        epilog=draw.epilog,
+    )
+    explore.add_argument("expression", nargs="?", help='e.g. "tanh(x*w + b)"')
+    explore.add_argument(
+        "--at", nargs="*", default=[], metavar="NAME=VALUE", help="values of the names"
+    )
+    explore.add_argument("-o", "--output", default="graph.html", help="page file (.html)")
+    explore.add_argument(
+        "--timeout", type=_seconds, default=DOT_TIMEOUT, metavar="SECONDS",
+        help=f"stop Graphviz's dot after this long (default: {DOT_TIMEOUT:g})",
+    )  # fmt: skip
+    explore.set_defaults(run=_explore)
     return parser
 
 
 def _take_expression(args: argparse.Namespace, extras: list[str]) -> str | None:
     """Complete ``args`` from what argparse did not recognise; a usage error, or None."""
-    if args.command == "draw" and args.expression is None:
+    if args.command in ("draw", "explore") and args.expression is None:
         if len(extras) == 1 and extras[0].startswith("-"):
             args.expression = extras.pop()  # "-x*y" looks like an option to argparse
         else:

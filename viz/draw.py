@@ -131,7 +131,8 @@ class Frame:
     ``current`` holds the nodes being processed (one step, or the steps of one
     collapsed module); ``updated`` the nodes that just received a contribution.
     ``grad_width`` pads each grad to a fixed number of characters (in a monospace
-    font) so that every frame has the same layout.
+    font) so that every frame has the same layout; ``data_width`` does the same for
+    data (a page that shows other numbers in the same drawing, see viz.explore).
     """
 
     grads: dict[int, float | None]
@@ -140,6 +141,7 @@ class Frame:
     caption: str
     scale: float
     grad_width: dict[int, int] = field(default_factory=dict)
+    data_width: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -711,10 +713,9 @@ class _Drawing:
         name = escape(shorten(self.names[key]))
         if node is self.center:
             name = f"<B>{name}</B>"
-        data = escape(format_number(node.data, opt.precision))
         cells = [
             f'<TD BGCOLOR="{name_fill}">{name}</TD>',
-            f"<TD>data {data}</TD>",
+            self._data_cell(node),
             self._grad_cell(node),
         ]
         border = ' BORDER="2" COLOR="#ff9f1c"' if node is self.center else ' BORDER="0"'
@@ -733,6 +734,14 @@ class _Drawing:
                 shape="ellipse", style="filled", fillcolor=fill, margin="0.03,0.01",
                 width="0.3", height="0.25", **attrs,
             )  # fmt: skip
+
+    def _data_cell(self, node: Value) -> str:
+        text = format_number(node.data, self.opt.precision)
+        width = self.frame.data_width.get(id(node)) if self.frame is not None else None
+        if width is None:
+            return f"<TD>data {escape(text)}</TD>"
+        padded = escape(text.rjust(width, NBSP))
+        return f'<TD><FONT FACE="{MONO}">data {padded}</FONT></TD>'
 
     def _grad_cell(self, node: Value) -> str:
         opt, frame = self.opt, self.frame
@@ -774,8 +783,7 @@ class _Drawing:
         exits = [n for n in members if self._leaves_group(n, group)]
         if len(exits) == 1:  # one output (a neuron's activation): show its numbers
             out = exits[0]
-            data = escape(format_number(out.data, self.opt.precision))
-            rows.append(f"<TR><TD>data {data}</TD>{self._grad_cell(out)}</TR>")
+            rows.append(f"<TR>{self._data_cell(out)}{self._grad_cell(out)}</TR>")
         table = f"{_TABLE}{''.join(rows)}</TABLE>"
         graph.node(gid, label=html_label(table), shape="plain")
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 import ast
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 from autograd import REGISTRY, DomainError, Value, ops
 
 from .large import DEFAULT_MAX_NODES
-from .render import DOT_TIMEOUT, RenderTimeoutError, picture_format, render
+from .render import DOT_TIMEOUT, PictureFormatError, RenderTimeoutError, picture_format, render
 from .style import format_number
 
 __all__ = [
@@ -383,6 +385,37 @@ def draw_command(
     ``dot`` that fails or runs longer than ``timeout`` seconds.
     """
     picture_format(output)
+    root, _ = compute_and_print(expression, assignments)
+    with _dot_time_limit():
+        written = render(root, output, local_grads=True, timeout=timeout, max_nodes=max_nodes)
+    print(f"wrote {written}")
+    return 0
+
+
+def explore_command(
+    expression: str,
+    assignments: Sequence[str],
+    output: str,
+    *,
+    timeout: float | None = DOT_TIMEOUT,
+) -> int:
+    """Run ``chainrule explore``: as ``draw``, but write the interactive page (``.html``)."""
+    from .explore import explore
+
+    if Path(output).suffix.lower() not in (".html", ".htm"):
+        raise PictureFormatError(f"{output}: the explorer writes a page: name it *.html")
+    root, variables = compute_and_print(expression, assignments)
+    with _dot_time_limit():
+        written = explore(root, inputs=variables, timeout=timeout).save(output)
+    print(f"wrote {written}: open it in a browser (arrow keys step through backprop)")
+    return 0
+
+
+def compute_and_print(expression: str, assignments: Sequence[str]) -> tuple[Value, list[Value]]:
+    """Parse and evaluate ``expression`` at ``--at`` values, backpropagate, print the grads.
+
+    Returns the output and the named inputs.
+    """
     numbers = parse_assignments(assignments)
     tree = parse_expression(expression, list(numbers))
     variables = {name: Value(v, label=name) for name, v in numbers.items()}
@@ -403,13 +436,17 @@ def draw_command(
             print(f"  d{y}/d{name} = {format_number(value.grad, 10)}")
         else:
             print(f"  ({name} is not used by the expression)")
+    return root, list(variables.values())
+
+
+@contextmanager
+def _dot_time_limit() -> Iterator[None]:
+    """A dot that runs out of time says how to give it more from the command line."""
     try:
-        written = render(root, output, local_grads=True, timeout=timeout, max_nodes=max_nodes)
+        yield
     except RenderTimeoutError as exc:
         raise RenderTimeoutError(
             f"Graphviz's dot did not finish within {exc.timeout:g} s and was stopped; draw a "
             "smaller expression, or allow more time: --timeout SECONDS",
             exc.timeout,
         ) from None
-    print(f"wrote {written}")
-    return 0
