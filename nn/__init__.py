@@ -95,6 +95,7 @@ from .module import (
 )
 from .optim import SGD, Adam, LinearDecay, LRScheduler, Optimizer, StepDecay, TrainingDiverged
 from .programs import NotCompilable
+from .recording import Recorder, Snapshot
 from .regularization import L1, L2, l1_penalty, l2_penalty
 from .serialize import ModelFileError, load, load_weights, save
 from .steps import ScalarStep, TrainingStep
@@ -130,12 +131,14 @@ __all__ = [
     "NotCompilable",
     "Optimizer",
     "Perceptron",
+    "Recorder",
     "Run",
     "RunsFailedError",
     "SSELoss",
     "ScalarStep",
     "SearchResult",
     "Sequential",
+    "Snapshot",
     "Standardizer",
     "StepDecay",
     "StratifiedKFold",

@@ -37,6 +37,7 @@ from .metrics import CLASSIFICATION_METRICS, get_metric
 from .module import Module, Perceptron, temporary_mode
 from .optim import SGD, Adam, LRScheduler, Optimizer, TrainingDiverged
 from .programs import ENGINES, check_engine, is_nn_own
+from .recording import Recorder, check_recorder
 from .steps import ScalarStep, StepResult, TrainingStep
 
 __all__ = [
@@ -642,6 +643,7 @@ def fit(
     quiet: bool = False,
     seed: int | None = None,
     engine: str = "auto",
+    explore: Recorder | None = None,
 ) -> History:
     """Train ``model`` on ``X`` (n_samples x n_features) and ``y``; return a :class:`History`.
 
@@ -670,6 +672,10 @@ def fit(
       that says why (dropout in training mode, a plain-function loss, a graph that
       depends on the data). Both give the same gradients. Validation outputs come
       from ``model.predict(X_val, engine=engine)``.
+    * ``explore``: an :class:`~nn.recording.Recorder` ``nn.Recorder(x, y, every=k)``
+      that records one sample's graph (every node's data and grad, loss without the
+      penalty) at step 0, every ``k`` optimizer steps and at the end, for a training
+      replay; it does not change training.
 
     An epoch's ``loss`` is the mean of its steps' losses (weighted by batch size), each
     measured before its update, penalty included, as Keras reports it.
@@ -687,14 +693,25 @@ def fit(
     )  # fmt: skip
     stopping = _StoppingRules.checked(early_stopping, min_delta, restore_best, stop_at_loss)
     quiet = flag("quiet", quiet)
+    explore = check_recorder(explore)
     history = History()
     history.monitor = "val_loss" if plan.X_val is not None else "loss"
     with temporary_mode(plan.model, training=True):
         step = _make_step(plan, history)
+        if explore is not None:  # records step 0 now, then after the steps it is due
+            batches = 1 if plan.batch_size is None else math.ceil(len(plan.X) / plan.batch_size)
+            step = explore._watch(
+                step, model=plan.model, loss=plan.loss, width=plan.width,
+                n_inputs=plan.X.shape[1], batches_per_epoch=batches, history=history,
+            )  # fmt: skip
         if history.engine_note and not quiet:
             progress.write(history.engine_note)
         _run_epochs(plan, step, stopping, history, quiet)
+        if explore is not None:
+            explore._end()  # the final state (before early stopping restores the best)
     stopping.restore_best_weights(plan.model)
+    if explore is not None:
+        explore._finish()
     return history
 
 

@@ -23,3 +23,8 @@ def test_demo_trains_explains_and_draws(tmp_path, capsys):
         width, height = png_size(tmp_path / name)
         assert 100 < width <= 1920 and 50 < height <= 1920  # fits a slide
     assert (tmp_path / "backprop.gif").read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+    for name in ("explorer-neuron.html", "explorer-moons.html"):
+        page = (tmp_path / name).read_text(encoding="utf-8")
+        assert page.startswith("<!DOCTYPE html>") and f"wrote {tmp_path / name}" in out
+        assert len(page) < 4_000_000  # the README promises pages of a few MB at most
+    assert "training snapshots" in out

@@ -1,7 +1,8 @@
 """``chainrule demo``: the README's main job.
 
 Backprop through one neuron, step by step; a model trained on the moons data with a
-progress bar and its metrics; pictures of both graphs and a backprop animation.
+progress bar and its metrics; pictures of both graphs and a backprop animation; an
+explorer page for each (the model's with a slider over training).
 """
 
 from __future__ import annotations
@@ -41,8 +42,12 @@ def neuron_backprop() -> tuple[Value, list[Value]]:
     return o, list(leaves[:2])
 
 
-def train_moons(quick: bool) -> tuple[object, Value]:
-    """micrograd's demo through nn.fit: MLP(2,[16,16,1]), SVM loss + L2, 100 epochs."""
+def train_moons(quick: bool) -> tuple[object, Value, object]:
+    """micrograd's demo through nn.fit: MLP(2,[16,16,1]), SVM loss + L2, 100 epochs.
+
+    A recorder keeps the score's graph for one training point every epoch, for the
+    explorer page's training slider.
+    """
     import nn
 
     X, y = nn.datasets.make_moons(n_samples=100, noise=0.1, seed=0)
@@ -52,10 +57,11 @@ def train_moons(quick: bool) -> tuple[object, Value]:
     epochs = 40 if quick else 100
     model = nn.MLP(2, [16, 16, 1], seed=1337)
     optimizer = nn.SGD(model.parameters(), lr=1.0)
+    recorder = nn.Recorder(X_train[0], every=1, max_snapshots=50)
     history = nn.fit(
         model, X_train, y_train, loss="hinge", penalty=nn.L2(1e-4), optimizer=optimizer,
         scheduler=nn.LinearDecay(optimizer, total_steps=epochs), epochs=epochs,
-        metrics=["accuracy"],
+        metrics=["accuracy"], explore=recorder,
     )  # fmt: skip
     predicted = (model.predict(X_test) > 0).astype(int)
     print(
@@ -72,7 +78,7 @@ def train_moons(quick: bool) -> tuple[object, Value]:
     score.label = "score"
     model.zero_grad()
     score.backward()
-    return model, score
+    return model, score, recorder
 
 
 def draw_pictures(o: Value, inputs: list[Value], model: object, score: Value, out: Path) -> None:
@@ -92,10 +98,28 @@ def draw_pictures(o: Value, inputs: list[Value], model: object, score: Value, ou
         )
         inputs_of_score = [v for v in score.topological_order() if v.label in ("x1", "x2")]
         sample = [v.data for v in sorted(inputs_of_score, key=lambda v: v.label)]
-        render(model, out / "network.png", view="network", sample=sample)
+        render(model, out / "network.png", view="network", sample=sample, max_edges=64)
         print(f"wrote {out / 'network.png'}: the MLP as neurons and weights, for the same point")
     except GraphvizNotFoundError as exc:
         print(f"no pictures: {exc}")
+
+
+def write_explorers(o: Value, inputs: list[Value], recorder: object, out: Path) -> None:
+    """Two explorer pages: the neuron, and the moons model during training."""
+    from .explore import explore
+
+    try:
+        page = explore(o, inputs=inputs, title="o = tanh(x1*w1 + x2*w2 + b)")
+        page.save(out / "explorer-neuron.html")
+        print(f"wrote {out / 'explorer-neuron.html'}: step through backprop (arrow keys)")
+        page = explore(recorder, title="the moons MLP's score for one training point")
+        page.save(out / "explorer-moons.html")
+        print(
+            f"wrote {out / 'explorer-moons.html'}: a box per neuron (click to open), "
+            f"a slider over {len(recorder)} training snapshots"
+        )
+    except GraphvizNotFoundError as exc:
+        print(f"no explorer pages: {exc}")
 
 
 def run_demo(output_dir: str = "chainrule-output", quick: bool = False) -> int:
@@ -104,7 +128,9 @@ def run_demo(output_dir: str = "chainrule-output", quick: bool = False) -> int:
     _section("Backprop through one neuron, step by step")
     o, inputs = neuron_backprop()
     _section("Training micrograd's moons demo (nn.fit)")
-    model, score = train_moons(quick)
+    model, score, recorder = train_moons(quick)
     _section("Pictures")
     draw_pictures(o, inputs, model, score, out)
+    _section("Explorer pages (open them in a browser)")
+    write_explorers(o, inputs, recorder, out)
     return 0
