@@ -156,3 +156,22 @@ def test_chainrule_explore_writes_the_page(tmp_path, capsys):
     assert data["forward"][-1]["text"] == "y = tanh(v2) = tanh(0.881374) = 0.707107"
     assert main([*args, "-o", str(tmp_path / "g.png")]) == 2
     assert "name it *.html" in capsys.readouterr().err
+
+
+def test_a_training_recording_gives_the_slider_its_snapshots():
+    X, y = nn.datasets.make_moons(30, noise=0.1, seed=0)
+    model = nn.MLP(2, [4, 1], seed=0)
+    recorder = nn.Recorder(X[3], y[3], every=2, max_snapshots=6)
+    nn.fit(model, X, y, loss="mse", optimizer=nn.SGD(model.parameters(), lr=0.1),
+           epochs=20, quiet=True, seed=0, explore=recorder)  # fmt: skip
+    data = viz.explore(recorder).data
+    snaps = data["training"]["snapshots"]
+    assert len(snaps) == len(recorder.snapshots) <= 6
+    for row, snap in zip(snaps, recorder.snapshots):
+        assert row["step"] == snap.step and row["loss"] == snap.loss
+        assert row["data"] == [viz.format_number(v, 4) for v in snap.data]
+        assert row["grad"] == [viz.format_number(g, 4) for g in snap.grad]
+        assert row["scale"] == max(abs(g) for g in snap.grad)
+    assert [n["data"] for n in data["nodes"]] == snaps[-1]["data"]  # the final graph
+    widths = data["widths"]["data"]
+    assert all(len(t) <= w for row in snaps for t, w in zip(row["data"], widths))
