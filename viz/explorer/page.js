@@ -417,13 +417,11 @@
   }
 
   function next() {
-    if (snap >= 0) go(k);
-    else go(k + 1);
+    go(k + 1);
   }
 
   function prev() {
-    if (snap >= 0) go(k);
-    else go(k - 1);
+    go(k - 1);
   }
 
   var timer = null;
@@ -431,7 +429,7 @@
 
   function setPlaying(on) {
     if (on && !timer) {
-      if (k >= TOTAL && snap < 0) go(0);
+      if (k >= TOTAL) go(0); // from the end: play it again from the start
       timer = setInterval(function () {
         if (k >= TOTAL) setPlaying(false);
         else go(k + 1);
@@ -450,15 +448,30 @@
     V.svg.setAttribute("viewBox", vb.x + " " + vb.y + " " + vb.w + " " + vb.h);
   }
 
+  // Show `box` (viewBox units) with `pad` of its size around it, clear of the tools
+  // drawn over the top of the drawing; the viewBox takes the container's shape.
   function fitBox(V, box, pad) {
+    var r = graphEl.getBoundingClientRect();
+    var cw = Math.max(r.width, 50);
+    var ch = Math.max(r.height, 50);
+    var top = ch > 300 ? 52 : 8;
+    var bottom = ch > 300 ? 26 : 8;
+    var side = 12;
     var p = pad === undefined ? 0.03 : pad;
-    var mx = Math.max(box.w * p, 8);
-    var my = Math.max(box.h * p, 8);
-    setViewBox(V, { x: box.x - mx, y: box.y - my, w: box.w + 2 * mx, h: box.h + 2 * my });
+    var bw = box.w * (1 + 2 * p) || 1;
+    var bh = box.h * (1 + 2 * p) || 1;
+    var s = Math.min((cw - 2 * side) / bw, (ch - top - bottom) / bh);
+    if (!(s > 0)) s = 1;
+    var w = cw / s;
+    var h = ch / s;
+    var cx = box.x + box.w / 2;
+    var cy = box.y + box.h / 2;
+    var yMid = (top + (ch - bottom)) / 2 / s; // the centre of the free band, in viewBox units
+    setViewBox(V, { x: cx - w / 2, y: cy - yMid, w: w, h: h });
   }
 
   function fit() {
-    fitBox(cur, cur.base, 0.01);
+    fitBox(cur, cur.base, 0);
   }
 
   function svgPoint(V, clientX, clientY) {
@@ -619,8 +632,11 @@
     var label = D.views[v].label;
     var groupsHere = Object.keys(D.views[v].groups || {}).length > 0;
     statusEl.textContent =
-      "view " + (v + 1) + " of " + D.views.length + ": " + label +
-      (groupsHere && v + 1 < D.views.length ? " \u00b7 click a box to open it" : "");
+      D.views.length < 2
+        ? ""
+        : "view " + (v + 1) + " of " + D.views.length + ": " + label +
+          (groupsHere && v + 1 < D.views.length ? " \u00b7 click a box to open it" : "");
+    statusEl.hidden = D.views.length < 2;
     if (pinnedEl) pinnedEl.classList.remove("pinned");
     pinnedEl = null;
     if (pinned && pinned.group) pinned = null;
@@ -723,11 +739,11 @@
   }
 
   // ----- training snapshots ------------------------------------------------------------
-  function fmt(x) {
+  function fmt(x, digits) {
     if (x === null || x === undefined) return "n/a";
     if (typeof x !== "number") return String(x);
     if (x === 0) return "0";
-    var s = x.toPrecision(4);
+    var s = x.toPrecision(digits || 4);
     if (s.indexOf("e") < 0 && s.indexOf(".") >= 0) s = s.replace(/\.?0+$/, "");
     return s;
   }
@@ -751,11 +767,11 @@
       return;
     }
     var W = 320;
-    var H = 90;
-    var L = 46;
+    var H = 96;
+    var L = 58;
     var R = 8;
-    var T = 8;
-    var Bm = 16;
+    var T = 10;
+    var Bm = 22;
     var lo = Math.min.apply(null, known);
     var hi = Math.max.apply(null, known);
     if (hi === lo) {
@@ -778,9 +794,9 @@
     }
     el("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - Bm });
     el("line", { class: "axis", x1: L, y1: H - Bm, x2: W - R, y2: H - Bm });
-    el("text", { x: L - 4, y: T + 8, "text-anchor": "end" }, fmt(hi));
-    el("text", { x: L - 4, y: H - Bm, "text-anchor": "end" }, fmt(lo));
-    el("text", { x: (L + W - R) / 2, y: H - 3, "text-anchor": "middle" }, "loss per snapshot");
+    el("text", { x: L - 5, y: T + 10, "text-anchor": "end" }, fmt(hi, 3));
+    el("text", { x: L - 5, y: H - Bm, "text-anchor": "end" }, fmt(lo, 3));
+    el("text", { x: (L + W - R) / 2, y: H - 5, "text-anchor": "middle" }, "loss per snapshot");
     var pts = [];
     for (var i = 0; i < S; i++) if (losses[i] !== null) pts.push(X(i).toFixed(1) + "," + Y(losses[i]).toFixed(1));
     el("polyline", { class: "line", points: pts.join(" ") });
@@ -832,7 +848,10 @@
       o.textContent = v.label;
       select.appendChild(o);
     });
-    if (D.views.length < 2) select.disabled = true;
+    if (D.views.length < 2) {
+      select.hidden = true; // one drawing: nothing to choose or go back to
+      $("collapse").hidden = true;
+    }
 
     var help =
       "<kbd>\u2192</kbd>/<kbd>\u2190</kbd> step \u00b7 <kbd>Home</kbd>/<kbd>End</kbd> start/end \u00b7 " +
