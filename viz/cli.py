@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="train a model, print backprop step by step, draw graphs",
         description="The tour: backprop through one neuron step by step, then an MLP "
-        "trained on the moons dataset; pictures (graphs, the network) and a GIF go to --output.",
+        "trained on the moons dataset; pictures (graphs, the network), a GIF and two "
+        "explorer pages go to --output.",
     )
     demo.add_argument("-o", "--output", default="chainrule-output", help="folder for pictures")
     demo.add_argument("--quick", action="store_true", help="a smaller, faster run")
