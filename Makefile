@@ -1,7 +1,7 @@
 # The README's two commands are `make demo` and `make test`; both set up what they need.
 PYTHON ?= python3
 
-.PHONY: setup demo test bench lint
+.PHONY: setup demo test bench lint mutation
 
 setup:
 	@command -v dot >/dev/null 2>&1 || { \
@@ -27,3 +27,10 @@ bench: setup
 
 lint:
 	ruff check . && ruff format --check .
+
+# Mutation testing over the core modules (configured in pyproject.toml's [tool.mutmut]):
+# takes a while; prints the surviving mutants at the end (`mutmut show NAME` for one).
+mutation: setup
+	rm -rf mutants
+	HYPOTHESIS_PROFILE=mutation mutmut run --max-children $(or $(JOBS),2)
+	mutmut results

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
-import shutil
 import subprocess
 import sys
+import sysconfig
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -135,17 +137,64 @@ def test_check_op_counts_examples_until_the_first_failure(user_module):
     assert "cube_bad(x0)" in bad.failure
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def installed_console_script() -> Path:
+    """The ``chainrule`` script that installing this package made for this interpreter:
+    its entry point read from the installed distribution (in this interpreter's
+    site-packages, not the ``chainrule.egg-info`` of a source folder on ``sys.path``),
+    in the scripts folder of this interpreter. Skips, saying why, when there is none."""
+    site = list(dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib")))
+    found = list(importlib.metadata.distributions(name="chainrule", path=site))
+    if not found:
+        pytest.skip(f"chainrule is not installed for {sys.executable} (pip install -e .)")
+    (entry,) = [
+        ep
+        for ep in found[0].entry_points
+        if ep.group == "console_scripts" and ep.name == "chainrule"
+    ]
+    assert entry.value == "viz.cli:main"
+    scripts = Path(sysconfig.get_paths()["scripts"])
+    for name in (entry.name, entry.name + ".exe"):
+        if (scripts / name).is_file():
+            return scripts / name
+    pytest.skip(f"chainrule is installed, but its console script is not in {scripts}")
+
+
 def test_console_script(tmp_path):
-    script = shutil.which("chainrule")
-    if script is None:
-        pytest.skip("the chainrule console script is not installed")
-    (tmp_path / "my_ops.py").write_text(USER_OPS.format(prefix=""))
+    script = installed_console_script()
+    # Which code does the installed package run? From a folder without this checkout in
+    # it, as the script runs (PYTHONPATH and .pth files count, the current folder not).
+    where = subprocess.run(
+        [sys.executable, "-c", "import viz; print(viz.__file__)"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert where.returncode == 0, where.stderr
+    installed = Path(where.stdout.strip()).resolve()
+    if not installed.is_relative_to(REPO):
+        reason = (
+            f"the installed chainrule runs {installed.parent.parent}, not this checkout "
+            f"({REPO}): pip install -e . here to test its console script"
+        )
+        if os.environ.get("CI") == "true":  # CI installs the checkout it tests
+            pytest.fail(reason)
+        pytest.skip(reason)
+    # the user module also reports, from inside the script's process, where its code is
+    probe = (
+        "import sys, autograd, viz\n"
+        "print('CODE', viz.__file__, autograd.__file__, file=sys.stderr)\n"
+    )
+    (tmp_path / "my_ops.py").write_text(probe + USER_OPS.format(prefix=""))
     run = subprocess.run(
         [script, "check", "--module", "my_ops", "--ops", "cube_ok", "cube_bad",
          "--examples", "15"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode == 1, run.stderr
+    (code_line,) = [line for line in run.stderr.splitlines() if line.startswith("CODE ")]
+    for module_file in code_line.split()[1:]:
+        assert Path(module_file).resolve().is_relative_to(REPO), code_line
     rows = table_rows(run.stdout)
     assert rows["cube_ok"][-1] == "pass" and rows["cube_bad"][-1] == "FAIL"
     assert "f = cube_bad(x0)" in run.stdout

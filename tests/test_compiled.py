@@ -207,10 +207,21 @@ def test_domain_errors_name_the_op():
 
 def test_bad_inputs():
     x = Value(1.0)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"compile\(\): inputs must be leaf Values, got Value\("):
         compile(x * 2, [x * 3])
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"compile\(\): inputs must be leaf Values, got 3\.0"):
+        compile(x * 2, [3.0])
+    outputs_message = r"compile\(\) needs a Value or a list of Values as outputs"
+    with pytest.raises(TypeError, match=outputs_message):
+        compile([3.0], [x])
+    with pytest.raises(TypeError, match=outputs_message):
+        compile([], [x])
+    with pytest.raises(TypeError, match=outputs_message):
         compile(3.0, [x])
+    with pytest.raises(TypeError, match=r"compile\(\): params must be leaf Values"):
+        compile(x * 2, [x], params=[x * 3])
+    with pytest.raises(ValueError, match="the same input Value is listed twice"):
+        compile(x * 2, [x, x])
 
 
 def test_user_op_without_numpy_form():

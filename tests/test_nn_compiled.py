@@ -128,15 +128,44 @@ def test_data_dependent_graph_is_detected():
     assert any("differs between two samples" in str(w.message) for w in caught)
 
 
-def test_program_is_compiled_once_and_reused():
+def test_program_is_compiled_once_and_reused(monkeypatch):
+    import nn.programs
+
+    # count the compilations themselves: nn compiles only through nn.programs.compile
+    compiled = {"training": 0, "inference": 0}
+    real_compile = nn.programs.compile
+
+    def counting_compile(outputs, inputs, *args, **kwargs):
+        # a training graph has the target among its inputs: 2 features + 1 target
+        compiled["training" if len(inputs) == 3 else "inference"] += 1
+        return real_compile(outputs, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(nn.programs, "compile", counting_compile)
     X, y = nn.datasets.make_moons(n_samples=30, seed=0)
     model = nn.MLP(2, [4, 1], seed=0)
-    first = nn.fit(model, X, y, loss="hinge", epochs=1, quiet=True, engine="compiled")
-    second = nn.fit(model, X, y, loss="hinge", epochs=1, quiet=True, engine="compiled")
-    from nn.programs import _PROGRAMS
 
-    assert len(_PROGRAMS[model]) == 1
-    assert first.compile_seconds == second.compile_seconds
+    def fit(epochs):
+        return nn.fit(model, X, y, loss="hinge", epochs=epochs, quiet=True, engine="compiled")
+
+    first, second, third = fit(1), fit(2), fit(3)
+    assert compiled == {"training": 1, "inference": 0}
+    assert first.compile_seconds == second.compile_seconds == third.compile_seconds
+    outputs = [model.predict(X, engine="compiled") for _ in range(3)]
+    assert compiled == {"training": 1, "inference": 1}  # one forward-only program more
+    np.testing.assert_allclose(outputs[0], model.predict(X, engine="scalar"), rtol=REL)
+    fit(1)
+    model.predict(X)
+    assert compiled == {"training": 1, "inference": 1}  # both still reused
+    # a changed structure (the hidden activation) is compiled again, once
+    for neuron in model.layers[0].neurons:
+        neuron.activation = "tanh"
+        neuron._act = nn.functional.activation("tanh")
+    fit(1)
+    fit(2)
+    changed = [model.predict(X, engine="compiled") for _ in range(2)]
+    assert compiled == {"training": 2, "inference": 2}
+    # and the new programs compute the new model
+    np.testing.assert_allclose(changed[0], model.predict(X, engine="scalar"), rtol=REL)
 
 
 def test_a_changed_model_is_compiled_again():

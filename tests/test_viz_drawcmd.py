@@ -183,6 +183,65 @@ def test_any_text_parses_or_gets_an_expression_error(text):
         pass
 
 
+# Not only "parses or refuses" above: valid text must parse and give Python's numbers
+# (a parser refusing everything fails here), and invalid text must be refused.
+X_AT, Y_AT = 0.7, -1.3
+VALID = [
+    # (expression, the same number computed by Python and math at x = 0.7, y = -1.3)
+    ("x + y * 2", X_AT + Y_AT * 2),
+    ("(x - y) / 4", (X_AT - Y_AT) / 4),
+    ("x ** 3", X_AT**3),
+    ("x ** y", X_AT**Y_AT),
+    ("2 ** -1", 0.5),
+    ("-x + +y", -X_AT + Y_AT),
+    ("   x*2", X_AT * 2),
+    ("pi * e", math.pi * math.e),
+    ("1e-3 * x + 3.25", 1e-3 * X_AT + 3.25),
+    ("\uff58 + 1", X_AT + 1),  # a full-width x is x, as in Python
+    ("tanh(x) * exp(y)", math.tanh(X_AT) * math.exp(Y_AT)),
+    ("log(x) + sqrt(x) - cos(sin(y))", math.log(X_AT) + math.sqrt(X_AT) - math.cos(math.sin(Y_AT))),
+    ("relu(y) + relu(x) + abs(y)", 0.0 + X_AT + abs(Y_AT)),
+    ("sigmoid(x * y)", 1 / (1 + math.exp(-X_AT * Y_AT))),
+    ("softplus(y) + gaussian(x)", math.log1p(math.exp(Y_AT)) + math.exp(-(X_AT**2))),
+    ("leaky_relu(y, 0.1)", 0.1 * Y_AT),
+    ("pow(x, 3)", X_AT**3),
+    ("sum(x, y, 2)", X_AT + Y_AT + 2),
+    ("logsumexp(x, y)", math.log(math.exp(X_AT) + math.exp(Y_AT))),
+]
+
+
+@pytest.mark.parametrize(("expression", "expected"), VALID)
+def test_valid_expressions_parse_and_give_pythons_numbers(expression, expected):
+    tree = parse_expression(expression, ["x", "y"])
+    result = evaluate(tree, {"x": Value(X_AT), "y": Value(Y_AT)}, expression)
+    assert float(result) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("", "the expression is empty"),
+        ("x +", "invalid syntax: the expression ends too early"),
+        ("x // 2", "operator '//' is not allowed"),
+        ("x.real", "attribute access not allowed"),
+        ("[x]", "lists not allowed"),
+        ("x if y else 1", "'if' expressions not allowed"),
+        ("'x'", "str values are not allowed"),
+        ("1e999", "too large for a float"),
+        ("z + 1", "unknown name 'z'"),
+        ("tanh", "'tanh' is an op; call it"),
+        ("__import__('os')", "unknown function '__import__'"),
+        ("tanh(x, 2)", r"tanh takes 1 argument: tanh\(x\)"),
+        ("leaky_relu(x, y)", "parameters of leaky_relu must be numbers"),
+        ("log(-x)", "defined only for x > 0"),  # a domain error, found when computing
+    ],
+)
+def test_invalid_expressions_are_refused(expression, message):
+    with pytest.raises(ExpressionError, match=message):
+        tree = parse_expression(expression, ["x", "y"])
+        evaluate(tree, {"x": Value(X_AT), "y": Value(Y_AT)}, expression)
+
+
 def test_long_chains_evaluate_and_deep_nesting_is_refused_cleanly():
     chain = "x" + " + x" * 400
     assert evaluate(parse_expression(chain, ["x"]), {"x": Value(1.5)}, chain).data == 601.5

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+import nn
 import viz
 from autograd import Value
 from viz.large import GraphTooLargeError, assign_modules, module_levels, module_of
@@ -198,9 +199,6 @@ def test_a_large_graph_is_drawn_at_72_dpi_unless_asked(tmp_path):
 
 
 def test_a_real_nn_mlp_clusters_by_its_parameter_names():
-    nn = pytest.importorskip("nn")
-    if not hasattr(nn, "MLP"):
-        pytest.skip("nn.MLP is not there yet")
     model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
     out = model([1.0, -2.0])
     out.backward()

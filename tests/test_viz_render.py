@@ -3,13 +3,23 @@ a friendly error when Graphviz's ``dot`` is missing."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
 import xml.etree.ElementTree as ET
 
 import graphviz
 import pytest
 
 import viz
-from viz.render import GraphvizNotFoundError, RenderError, RenderWarning, render_bytes
+from viz.render import (
+    GraphvizNotFoundError,
+    RenderError,
+    RenderTimeoutError,
+    RenderWarning,
+    find_dot,
+    render_bytes,
+)
 
 from .test_viz_draw import neuron, png_size, svg_texts
 
@@ -83,10 +93,28 @@ def test_a_failed_render_leaves_the_old_file_whole(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.png"]  # no temporary files left
 
 
-def test_a_render_that_runs_too_long_is_stopped(tmp_path):
+@pytest.mark.skipif(os.name == "nt", reason="the slow dot is a POSIX shell script")
+def test_a_render_that_runs_too_long_is_stopped(monkeypatch, tmp_path):
+    # a `dot` that notes it was started, then sleeps 5 s: first on PATH, where
+    # render_bytes looks dot up (viz.digraph.find_dot, shutil.which)
+    bin_dir = tmp_path / "slow-bin"
+    bin_dir.mkdir()
+    started = tmp_path / "dot-started"
+    slow_dot = bin_dir / "dot"
+    slow_dot.write_text(
+        f"#!/bin/sh\necho started > '{started}'\nexec '{shutil.which('sleep')}' 5\n"
+    )
+    slow_dot.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert find_dot() == str(slow_dot)
     o, _ = neuron()
-    with pytest.raises(RenderError, match="did not finish within"):
-        viz.render(o, tmp_path / "g.png", timeout=1e-4)
+    begin = time.monotonic()
+    with pytest.raises(RenderTimeoutError, match=r"dot did not finish within 0\.5 s") as info:
+        viz.render(o, tmp_path / "g.png", timeout=0.5)
+    elapsed = time.monotonic() - begin
+    assert info.value.timeout == 0.5
+    assert started.read_text() == "started\n"  # it was the slow dot that ran
+    assert elapsed < 3, f"the render was stopped after {elapsed:.1f} s, not 0.5 s"
     assert not (tmp_path / "g.png").exists()
 
 

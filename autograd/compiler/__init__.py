@@ -24,7 +24,7 @@ scalar engine would after a backward pass per sample.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -60,7 +60,12 @@ def compile(  # noqa: A001 - the verb is the point
     of ``outputs``), when the caller has it already.
     """
     start = time.perf_counter()
-    outs = [outputs] if isinstance(outputs, Value) else list(outputs)
+    if isinstance(outputs, Value):
+        outs = [outputs]
+    elif isinstance(outputs, Iterable) and not isinstance(outputs, (str, bytes)):
+        outs = list(outputs)
+    else:
+        outs = []
     if not outs or not all(isinstance(o, Value) for o in outs):
         raise TypeError("compile() needs a Value or a list of Values as outputs")
     inputs = list(inputs)
