@@ -328,3 +328,64 @@ def test_one_graph_built_with_value_targets_serves_every_sample(loss, width, tar
     rows = [Value(o[0]) if width == 1 else values(o) for o in outputs]
     expected = [loss.sample(o, t).data for o, t in zip(rows, prepared)]
     np.testing.assert_allclose(batch_terms, expected, rtol=1e-12, atol=1e-14)
+
+
+# ----- the multi-class hinge loss by hand (no PyTorch needed) -------------------------------
+# scores of 3 samples over 3 classes, true classes 0, 1, 2. With margin 1, per sample the
+# sum over j != t of relu(1 - s_t + s_j):
+#   sample 0: j=1: 1 - 1.0 + 0.5 = 0.5;   j=2: 1 - 1.0 - 0.5 = -0.5 -> 0;    total 0.5
+#   sample 1: j=0: 1 - 0.8 + 0.2 = 0.4;   j=2: 1 - 0.8 + 0.0 = 0.2;          total 0.6
+#   sample 2: j=0: 1 - 1.9 - 0.3 = -1.2 -> 0;  j=1: 1 - 1.9 + 0.4 = -0.5 -> 0;  total 0
+# and with margin 2:
+#   sample 0: 1.5 + 0.5 = 2.0;  sample 1: 1.4 + 1.2 = 2.6;  sample 2: 0 + 0.5 = 0.5
+# An active term adds +1 to d/ds_j and -1 to d/ds_t; 'mean' divides by 3 samples x 3 classes.
+HINGE_SCORES = [[1.0, 0.5, -0.5], [0.2, 0.8, 0.0], [-0.3, 0.4, 1.9]]
+HINGE_CLASSES = [0, 1, 2]
+HINGE_BY_HAND = {  # margin -> (terms per sample, d(sum of terms)/d(scores))
+    1.0: ([0.5, 0.6, 0.0], [[-1, 1, 0], [1, -2, 1], [0, 0, 0]]),
+    2.0: ([2.0, 2.6, 0.5], [[-2, 1, 1], [1, -2, 1], [0, 1, -1]]),
+}
+
+
+@pytest.mark.parametrize("margin", sorted(HINGE_BY_HAND))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_multiclass_hinge_by_hand(margin, reduction):
+    terms, grads = HINGE_BY_HAND[margin]
+    rows = [values(r) for r in HINGE_SCORES]
+    loss = L.HingeLoss(margin=margin, reduction=reduction)(rows, HINGE_CLASSES)
+    if reduction == "none":
+        assert [t.data for t in loss] == pytest.approx(terms, abs=1e-15)
+        return
+    scale = 1 / 9 if reduction == "mean" else 1.0
+    assert loss.data == pytest.approx(scale * sum(terms), rel=1e-14)
+    loss.backward()
+    for row, expected in zip(rows, grads):
+        assert [v.grad for v in row] == pytest.approx([scale * g for g in expected], abs=1e-15)
+
+
+@pytest.mark.parametrize("margin", sorted(HINGE_BY_HAND))
+@pytest.mark.parametrize("as_values", [False, True], ids=["numbers", "values"])
+def test_multiclass_hinge_from_one_hot_rows_by_hand(margin, as_values):
+    """The form the compiled path builds (one graph for every sample): a one-hot row of
+    numbers or of Values instead of a class index, the same numbers."""
+    terms, grads = HINGE_BY_HAND[margin]
+    loss = L.HingeLoss(margin=margin)
+    encoded = loss.encode_targets(HINGE_CLASSES, 3)
+    assert encoded.tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    for scores, row, term, expected in zip(HINGE_SCORES, encoded.tolist(), terms, grads):
+        outputs = values(scores)
+        target = values(row) if as_values else row
+        sample = loss.sample_encoded(outputs, target)
+        assert sample.data == pytest.approx(term, abs=1e-15)
+        sample.backward()
+        assert [v.grad for v in outputs] == pytest.approx(expected, abs=1e-15)
+
+
+def test_binary_hinge_gradients_by_hand():
+    """relu(1 - t s) for t = +1, -1, -1 (0 reads as -1): the terms 0.5, 0 (1 - 2 < 0) and
+    1.1, so d/ds = -t where the term is active: -1, 0, +1 (then / 3 for the mean)."""
+    scores = values([0.5, -2.0, 0.1])
+    loss = L.hinge_loss(scores, [1, 0, -1])
+    assert loss.data == pytest.approx((0.5 + 0.0 + 1.1) / 3, rel=1e-14)
+    loss.backward()
+    assert [v.grad for v in scores] == pytest.approx([-1 / 3, 0.0, 1 / 3], abs=1e-15)

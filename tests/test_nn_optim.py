@@ -182,3 +182,129 @@ def test_step_decay_matches_pytorch_steplr():
         theirs.step()
         schedule.step()
         our_schedule.step()
+
+
+# ----- several steps: an independent numpy implementation, and PyTorch step for step -------
+# Gradients fed by hand, step after step: signs that change, magnitudes from 1e-3 to 30,
+# so that momentum, both running averages, the bias corrections and eps all matter.
+START = np.array([0.5, -1.5, 2.0, 0.25])
+GRADIENT_STEPS = np.array(
+    [
+        [0.3, -2.0, 30.0, 0.001],
+        [-0.1, -1.5, 12.0, -0.002],
+        [0.4, 0.5, -20.0, 0.003],
+        [0.2, -0.7, 5.0, 0.001],
+        [-0.6, 1.2, 0.5, -0.004],
+        [0.1, 0.9, -3.0, 0.002],
+    ]
+)
+
+
+def numpy_adam(start, gradients, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    """Kingma & Ba's algorithm 1, with L2 weight decay added to the gradient as PyTorch."""
+    beta1, beta2 = betas
+    p, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
+    trajectory = []
+    for t, grad in enumerate(gradients, start=1):
+        g = grad + weight_decay * p
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        m_hat = m / (1 - beta1**t)
+        v_hat = v / (1 - beta2**t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+        trajectory.append(p.copy())
+    return np.array(trajectory)
+
+
+def numpy_sgd(start, gradients, lr, momentum=0.0, weight_decay=0.0):
+    """Gradient descent with heavy-ball momentum (buffer = momentum * buffer + g)."""
+    p, buffer = start.copy(), np.zeros_like(start)
+    trajectory = []
+    for grad in gradients:
+        g = grad + weight_decay * p
+        buffer = momentum * buffer + g
+        p = p - lr * buffer
+        trajectory.append(p.copy())
+    return np.array(trajectory)
+
+
+ADAM_SETTINGS = [
+    {"lr": 0.1},
+    {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3, "weight_decay": 0.1},
+    {"lr": 0.02, "betas": (0.5, 0.9), "eps": 1e-2, "weight_decay": 0.5},
+]
+SGD_SETTINGS = [
+    {"lr": 0.1},
+    {"lr": 0.05, "momentum": 0.9},
+    {"lr": 0.05, "weight_decay": 0.2},
+    {"lr": 0.03, "momentum": 0.5, "weight_decay": 0.3},
+]
+OPTIMIZER_CASES = [("adam", s) for s in ADAM_SETTINGS] + [("sgd", s) for s in SGD_SETTINGS]
+
+
+def _case_id(case):
+    name, settings = case
+    return name + "(" + ", ".join(f"{k}={v}" for k, v in settings.items()) + ")"
+
+
+OPTIMIZER_IDS = [_case_id(case) for case in OPTIMIZER_CASES]
+
+
+def _ours(name, params, settings):
+    return (nn.Adam if name == "adam" else nn.SGD)(params, **settings)
+
+
+def _reference(name, settings):
+    if name == "adam":
+        return numpy_adam(START, GRADIENT_STEPS, **settings)
+    return numpy_sgd(START, GRADIENT_STEPS, **settings)
+
+
+def _steps_on_values(name, settings):
+    """The trajectory of ``optimizer.step()`` on Values whose grads are set by hand."""
+    params = [Value(float(v)) for v in START]
+    optimizer = _ours(name, params, settings)
+    trajectory = []
+    for grads in GRADIENT_STEPS.tolist():
+        optimizer.zero_grad()
+        for p, g in zip(params, grads):
+            p.grad = g
+        optimizer.step()
+        trajectory.append([p.data for p in params])
+    assert optimizer.steps == len(GRADIENT_STEPS)
+    return np.array(trajectory)
+
+
+def _updates_on_arrays(name, settings):
+    """The trajectory of ``optimizer.update(data, grads)``, what the compiled path calls."""
+    optimizer = _ours(name, [Value(float(v)) for v in START], settings)
+    data = START.copy()
+    trajectory = []
+    for grads in GRADIENT_STEPS:
+        optimizer.update(data, grads.copy())
+        trajectory.append(data.copy())
+    return np.array(trajectory)
+
+
+@pytest.mark.parametrize(("name", "settings"), OPTIMIZER_CASES, ids=OPTIMIZER_IDS)
+def test_optimizers_follow_a_numpy_implementation_for_several_steps(name, settings):
+    expected = _reference(name, settings)
+    assert not np.allclose(expected[-1], START)  # the steps do move the parameters
+    np.testing.assert_allclose(_steps_on_values(name, settings), expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(_updates_on_arrays(name, settings), expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(("name", "settings"), OPTIMIZER_CASES, ids=OPTIMIZER_IDS)
+def test_optimizers_follow_pytorch_with_gradients_fed_by_hand(name, settings):
+    torch = pytest.importorskip("torch")
+    theirs = torch.tensor(START, dtype=torch.float64, requires_grad=True)
+    optimizer = (torch.optim.Adam if name == "adam" else torch.optim.SGD)([theirs], **settings)
+    expected = []
+    for grads in GRADIENT_STEPS:
+        optimizer.zero_grad()
+        theirs.grad = torch.tensor(grads, dtype=torch.float64)
+        optimizer.step()
+        expected.append(theirs.detach().numpy().copy())
+    np.testing.assert_allclose(_steps_on_values(name, settings), expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(_updates_on_arrays(name, settings), expected, rtol=1e-12, atol=1e-14)
