@@ -77,9 +77,8 @@ def _refuse(data: Any) -> None:
 
 # Mutation testing cannot switch on a change in _binary or _unary: they run while this
 # module is imported, to make the operator methods (every test exercises those).
-def _binary(  # pragma: no mutate block
-    op: Op, reflected: bool = False
-) -> Callable[[Value, Any], Value]:
+# pragma: no mutate start
+def _binary(op: Op, reflected: bool = False) -> Callable[[Value, Any], Value]:
     """The method for a binary operator: one Python frame from ``a * b`` to the new node.
 
     It is :func:`_apply1` and :func:`_record` written out in one body: ``*`` and ``+``
@@ -112,7 +111,7 @@ def _binary(  # pragma: no mutate block
     return method
 
 
-def _unary(op: Op) -> Callable[[Value], Value]:  # pragma: no mutate block
+def _unary(op: Op) -> Callable[[Value], Value]:
     """The method for a one-input op, e.g. ``x.tanh()``: :func:`_record` written out, as
     in :func:`_binary`."""
     forward, isfinite = op.forward, math.isfinite
@@ -137,6 +136,9 @@ def _unary(op: Op) -> Callable[[Value], Value]:  # pragma: no mutate block
     method.__name__ = op.name
     method.__doc__ = f"Apply op {op.name!r} of the table ({op.formula.format('x')})."
     return method
+
+
+# pragma: no mutate end
 
 
 class Value:
