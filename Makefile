@@ -32,5 +32,8 @@ lint:
 # takes a while; prints the surviving mutants at the end (`mutmut show NAME` for one).
 mutation: setup
 	rm -rf mutants
-	HYPOTHESIS_PROFILE=mutation mutmut run --max-children $(or $(JOBS),2)
+	# one thread per numeric library: mutmut forks, and a child forked while OpenMP or
+	# BLAS threads hold a lock waits for ever (a CPU-time limit never stops it)
+	HYPOTHESIS_PROFILE=mutation OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	  mutmut run --max-children $(or $(JOBS),2)
 	mutmut results
