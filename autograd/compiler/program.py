@@ -66,7 +66,7 @@ def _real_numbers(array: np.ndarray, expected: str) -> np.ndarray:
             )
     try:
         return array.astype(float)
-    except (TypeError, ValueError) as exc:  # nested sequences, ragged rows
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged rows; an int > 1.8e308
         raise ValueError(f"{expected}: {exc}") from None
 
 
