@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import nn
-from autograd import Value
+from viz.demo import classic_neuron
 from viz.explore import explore
 
 IMAGES = Path(__file__).resolve().parent / "images"
@@ -30,14 +30,8 @@ WIDTH, HEIGHT = 1280, 800
 
 
 def neuron_page(folder: Path) -> Path:
-    """micrograd's neuron o = tanh(x1*w1 + x2*w2 + b)."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
+    """micrograd's neuron o = tanh(x1*w1 + x2*w2 + b), as the demo builds it."""
+    o, (x1, x2, *_) = classic_neuron()
     return explore(o, inputs=[x1, x2], title="a neuron: o = tanh(x1*w1 + x2*w2 + b)").save(
         folder / "neuron.html"
     )

@@ -82,6 +82,20 @@ def _explore(args: argparse.Namespace) -> int:
     )
 
 
+def _expression_arguments(command: argparse.ArgumentParser, output: str, what: str) -> None:
+    """The arguments ``draw`` and ``explore`` share: an expression, its values, the output."""
+    # nargs="?": main() also takes an expression that argparse mistook for an option
+    command.add_argument("expression", nargs="?", help='e.g. "tanh(x*w + b)"')
+    command.add_argument(
+        "--at", nargs="*", default=[], metavar="NAME=VALUE", help="values of the names"
+    )
+    command.add_argument("-o", "--output", default=output, help=what)
+    command.add_argument(
+        "--timeout", type=_seconds, default=DOT_TIMEOUT, metavar="SECONDS",
+        help=f"stop Graphviz's dot after this long (default: {DOT_TIMEOUT:g})",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``chainrule`` and its commands."""
     parser = _Parser(
@@ -132,16 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog='An expression may start with "-" ("-x*y"); one starting with -o or -h '
         'goes after "--": chainrule draw --at o=1 -- "-o*2".',
     )
-    # nargs="?": main() also takes an expression that argparse mistook for an option
-    draw.add_argument("expression", nargs="?", help='e.g. "tanh(x*w + b)"')
-    draw.add_argument(
-        "--at", nargs="*", default=[], metavar="NAME=VALUE", help="values of the names"
-    )
-    draw.add_argument("-o", "--output", default="graph.png", help="picture file (.png .svg .pdf)")
-    draw.add_argument(
-        "--timeout", type=_seconds, default=DOT_TIMEOUT, metavar="SECONDS",
-        help=f"stop Graphviz's dot after this long (default: {DOT_TIMEOUT:g})",
-    )  # fmt: skip
+    _expression_arguments(draw, output="graph.png", what="picture file (.png .svg .pdf)")
     draw.set_defaults(run=_draw)
 
     explore = commands.add_parser(
@@ -152,15 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         "keys), with the chain rule's numbers.",
         epilog=draw.epilog,
     )
-    explore.add_argument("expression", nargs="?", help='e.g. "tanh(x*w + b)"')
-    explore.add_argument(
-        "--at", nargs="*", default=[], metavar="NAME=VALUE", help="values of the names"
-    )
-    explore.add_argument("-o", "--output", default="graph.html", help="page file (.html)")
-    explore.add_argument(
-        "--timeout", type=_seconds, default=DOT_TIMEOUT, metavar="SECONDS",
-        help=f"stop Graphviz's dot after this long (default: {DOT_TIMEOUT:g})",
-    )  # fmt: skip
+    _expression_arguments(explore, output="graph.html", what="page file (.html)")
     explore.set_defaults(run=_explore)
     return parser
 

@@ -277,7 +277,7 @@ def _widths(
 
 
 # ----- drawings: one per level of modules ------------------------------------------------
-def _levels(output: Value, topo: list[Value], model: Any) -> list[list[str]]:
+def _levels(topo: list[Value], model: Any) -> list[list[str]]:
     """Collapse patterns from coarse to fine: ``layers.*``, then ``layers.*.neurons.*``."""
     if model is None:
         return []
@@ -304,7 +304,7 @@ def _views(
     steps: dict[str, Any],
     timeout: float | None,
 ) -> list[_View]:
-    levels = _levels(output, topo, model)
+    levels = _levels(topo, model)
     if collapse is not None:
         wanted = [collapse] if isinstance(collapse, str) else list(collapse)
         if wanted not in levels:
